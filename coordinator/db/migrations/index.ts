@@ -1,0 +1,12 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import * as initial from './001-initial.ts';
+
+/**
+ * Lists the migrations in code. Kysely's FileMigrationProvider imports files by path, which fails
+ * for `.ts` files under some loaders, so every migration is registered here in order.
+ */
+export const migrationProvider: MigrationProvider = {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return { '001-initial': initial };
+  },
+};

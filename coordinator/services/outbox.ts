@@ -1,0 +1,48 @@
+import type { AgentAction } from '../../src/protocol/actions.ts';
+import { nowIso } from './secrets.ts';
+import type { ServiceDeps } from './service-deps.ts';
+
+export interface QueuedAction {
+  id: number;
+  action: AgentAction;
+}
+
+/**
+ * Stores an action for a resource and hands it to the relay. The row stays until the agent
+ * acknowledges it, so an offline agent or a coordinator restart loses nothing.
+ */
+export async function enqueueAction(deps: ServiceDeps, resourceId: number, action: AgentAction): Promise<number> {
+  const row = await deps.db
+    .insertInto('outbox')
+    .values({ resource_id: resourceId, kind: action.kind, payload_json: JSON.stringify(action), created_at: nowIso(), delivered_at: null, acked_at: null })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+
+  deps.logger.debug({ resourceId, actionId: row.id, kind: action.kind }, 'action queued');
+  deps.relay.deliver(resourceId, { id: row.id, action });
+  return row.id;
+}
+
+export async function unackedActions(deps: ServiceDeps, resourceId: number): Promise<QueuedAction[]> {
+  const rows = await deps.db
+    .selectFrom('outbox')
+    .select(['id', 'payload_json'])
+    .where('resource_id', '=', resourceId)
+    .where('acked_at', 'is', null)
+    .orderBy('id')
+    .execute();
+  return rows.map((row) => ({ id: row.id, action: JSON.parse(row.payload_json) as AgentAction }));
+}
+
+export async function markActionDelivered(deps: ServiceDeps, actionId: number): Promise<void> {
+  await deps.db.updateTable('outbox').set({ delivered_at: nowIso() }).where('id', '=', actionId).execute();
+}
+
+export async function ackAction(deps: ServiceDeps, resourceId: number, actionId: number): Promise<void> {
+  await deps.db
+    .updateTable('outbox')
+    .set({ acked_at: nowIso() })
+    .where('id', '=', actionId)
+    .where('resource_id', '=', resourceId)
+    .execute();
+}

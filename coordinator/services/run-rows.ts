@@ -1,0 +1,53 @@
+import type { Selectable } from 'kysely';
+import { SyncctlError, notFound } from '../../src/protocol/errors.ts';
+import type { RunProgress, RunStatus, RunTrigger, RunView } from '../../src/protocol/runs.ts';
+import type { RunsTable } from '../db/schema.ts';
+import type { ServiceDeps } from './service-deps.ts';
+
+export type RunRow = Selectable<RunsTable>;
+
+export const emptyProgress: RunProgress = { files: 0, bytes: 0, filesUploaded: 0, bytesUploaded: 0 };
+
+export function toRunView(row: RunRow): RunView {
+  return {
+    id: row.id,
+    kind: row.kind,
+    companyId: row.company_id,
+    configId: row.config_id,
+    resourceId: row.resource_id,
+    status: row.status as RunStatus,
+    trigger: row.trigger as RunTrigger,
+    snapshotId: row.snapshot_id,
+    progress: JSON.parse(row.progress_json) as RunProgress,
+    warnings: JSON.parse(row.warnings_json) as string[],
+    error: row.error,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+  };
+}
+
+export async function loadRun(deps: ServiceDeps, runId: number): Promise<RunRow> {
+  const row = await deps.db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
+  if (!row) throw notFound(`Run ${runId} not found`);
+  return row;
+}
+
+/** Loads a run that the calling agent's resource must carry out. */
+export async function loadResourceRun(deps: ServiceDeps, resourceId: number, runId: number): Promise<RunRow> {
+  const row = await loadRun(deps, runId);
+  if (row.resource_id !== resourceId) throw new SyncctlError('forbidden', `Run ${runId} belongs to another resource`);
+  return row;
+}
+
+export async function getCompanyRun(deps: ServiceDeps, companyId: number, runId: number): Promise<RunView> {
+  const row = await loadRun(deps, runId);
+  if (row.company_id !== companyId) throw notFound(`Run ${runId} not found in company ${companyId}`);
+  return toRunView(row);
+}
+
+export function assertRunning(row: RunRow): void {
+  if (row.status !== 'running') {
+    throw new SyncctlError('conflict', `Run ${row.id} is ${row.status}, not running; it cannot take results`);
+  }
+}

@@ -1,0 +1,46 @@
+import { SyncctlError, isErrorCode } from '../protocol/errors.ts';
+
+/** A JSON client for the coordinator's HTTP API that turns error bodies into SyncctlErrors. */
+export class ApiClient {
+  readonly server: string;
+  private readonly token: string | null;
+
+  constructor(server: string, token: string | null) {
+    this.server = server.replace(/\/+$/, '');
+    this.token = token;
+  }
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await this.send(method, path, body);
+    const text = await response.text();
+    const data = text === '' ? null : parseJson(text, `${method} ${path}`);
+    if (!response.ok) throw toError(response.status, data, `${method} ${path}`);
+    return data as T;
+  }
+
+  async send(method: string, path: string, body?: unknown): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    try {
+      return await fetch(`${this.server}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+      throw new SyncctlError('unavailable', `Cannot reach the coordinator at ${this.server} (${cause}); start it with "syncctl coordinator start" or pass --server`);
+    }
+  }
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new SyncctlError('internal', `${what} answered with a body that is not JSON: ${text.slice(0, 200)}`);
+  }
+}
+
+function toError(status: number, data: unknown, what: string): SyncctlError {
+  const error = (data as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  if (error && isErrorCode(error.code) && typeof error.message === 'string') return new SyncctlError(error.code, error.message);
+  return new SyncctlError(status >= 500 ? 'internal' : 'invalidInput', `${what} failed with HTTP ${status}`);
+}
