@@ -14,6 +14,12 @@ export interface Database {
   blobs: BlobsTable;
   outbox: OutboxTable;
   schedule_state: ScheduleStateTable;
+  sync_configs: SyncConfigsTable;
+  sync_destinations: SyncDestinationsTable;
+  sync_files: SyncFilesTable;
+  sync_deliveries: SyncDeliveriesTable;
+  sync_conflicts: SyncConflictsTable;
+  shares: SharesTable;
 }
 
 export interface CompaniesTable {
@@ -132,10 +138,79 @@ export interface OutboxTable {
   created_at: string;
   delivered_at: string | null;
   acked_at: string | null;
+  /** Actions with the same key replace each other while unacknowledged. */
+  coalesce_key: string | null;
 }
 
 export interface ScheduleStateTable {
   config_id: number;
   resource_id: number;
   last_fired_at: string;
+}
+
+export interface SyncConfigsTable {
+  id: Generated<number>;
+  company_id: number;
+  resource_id: number;
+  name: string;
+  enable: number;
+  include_paths_json: string;
+  exclude_paths_json: string;
+  deleted: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SyncDestinationsTable {
+  config_id: number;
+  resource_id: number;
+  target_dir: string | null;
+}
+
+/** The latest state of each path under a sync config's source. */
+export interface SyncFilesTable {
+  config_id: number;
+  path: string;
+  version: number;
+  type: 'file' | 'dir' | 'symlink' | 'deleted';
+  hash: string | null;
+  size: number;
+  mode: number;
+  mtime_ms: number;
+  target: string | null;
+  updated_at: string;
+}
+
+export interface SyncDeliveriesTable {
+  config_id: number;
+  resource_id: number;
+  path: string;
+  version: number;
+  applied_version: number | null;
+  error: string | null;
+  updated_at: string;
+}
+
+export interface SyncConflictsTable {
+  id: Generated<number>;
+  config_id: number;
+  resource_id: number;
+  path: string;
+  conflict_path: string;
+  created_at: string;
+}
+
+export interface SharesTable {
+  id: Generated<number>;
+  company_id: number;
+  resource_id: number;
+  file_name: string;
+  hash: string;
+  size: number;
+  target_dir: string | null;
+  status: string;
+  stored_path: string | null;
+  error: string | null;
+  created_at: string;
+  finished_at: string | null;
 }

@@ -10,6 +10,8 @@ import { backupConfigRoutes } from './routes/backup-config-routes.ts';
 import { companyRoutes } from './routes/company-routes.ts';
 import { legacyRoutes } from './routes/legacy-routes.ts';
 import { storeRoutes } from './routes/store-routes.ts';
+import { agentSyncRoutes } from './routes/agent-sync-routes.ts';
+import { syncConfigRoutes } from './routes/sync-config-routes.ts';
 
 export interface AppOptions {
   adminToken: string;
@@ -34,8 +36,11 @@ export function createApp(deps: ServiceDeps, options: AppOptions): Hono<AppEnv> 
   app.use('*', identifyCaller(options.adminToken));
   app.route('/', adminAndAuthRoutes);
   app.route('/', agentRoutes);
+  // After agentRoutes, whose `/agent/*` middleware checks the resource token for these too.
+  app.route('/', agentSyncRoutes);
   app.route('/', companyRoutes);
   app.route('/', backupConfigRoutes);
   app.route('/', legacyRoutes);
+  app.route('/', syncConfigRoutes);
   return app;
 }

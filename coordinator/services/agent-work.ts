@@ -11,9 +11,10 @@ import { recordPendingChanges, type PendingChange } from './pending-changes.ts';
 import { commitRestoreRun, startRestoreRun } from './restores.ts';
 import type { ResourceRow } from './resources.ts';
 import { loadResourceRun, toRunView } from './run-rows.ts';
+import { syncConfigsOfSource } from './sync-config-rows.ts';
 import { signedUrlTtlSeconds, type ServiceDeps } from './service-deps.ts';
 
-/** The enabled backup configs that apply to the calling resource. */
+/** Lists the enabled backup configs that apply to the calling resource and the sync configs it is the source of. */
 export async function configsForResource(deps: ServiceDeps, resource: ResourceRow): Promise<AgentConfigsResponse> {
   const rows = await deps.db
     .selectFrom('backup_configs')
@@ -26,7 +27,8 @@ export async function configsForResource(deps: ServiceDeps, resource: ResourceRo
     .execute();
   const backupConfigs = [];
   for (const row of rows) backupConfigs.push(await toAgentConfig(deps, row, resource.id));
-  return { resourceId: resource.id, companyId: resource.company_id, backupConfigs };
+  const syncConfigs = await syncConfigsOfSource(deps, resource.id);
+  return { resourceId: resource.id, companyId: resource.company_id, backupConfigs, syncConfigs };
 }
 
 async function assertConfigApplies(deps: ServiceDeps, resource: ResourceRow, configId: number): Promise<void> {

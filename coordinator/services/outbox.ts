@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { AgentAction } from '../../src/protocol/actions.ts';
 import { nowIso } from './secrets.ts';
 import type { ServiceDeps } from './service-deps.ts';
@@ -9,12 +10,15 @@ export interface QueuedAction {
 
 /**
  * Stores an action for a resource and hands it to the relay. The row stays until the agent
- * acknowledges it, so an offline agent or a coordinator restart loses nothing.
+ * acknowledges it, so an offline agent or a coordinator restart loses nothing. An action with a
+ * `coalesceKey` replaces any unacknowledged one with the same key, so an agent that was offline
+ * gets the latest state of a path, not every version in between.
  */
-export async function enqueueAction(deps: ServiceDeps, resourceId: number, action: AgentAction): Promise<number> {
+export async function enqueueAction(deps: ServiceDeps, resourceId: number, action: AgentAction, coalesceKey?: string): Promise<number> {
+  if (coalesceKey !== undefined) await supersedeActions(deps, resourceId, coalesceKey);
   const row = await deps.db
     .insertInto('outbox')
-    .values({ resource_id: resourceId, kind: action.kind, payload_json: JSON.stringify(action), created_at: nowIso(), delivered_at: null, acked_at: null })
+    .values({ resource_id: resourceId, kind: action.kind, payload_json: JSON.stringify(action), created_at: nowIso(), delivered_at: null, acked_at: null, coalesce_key: coalesceKey ?? null })
     .returning('id')
     .executeTakeFirstOrThrow();
 
@@ -44,5 +48,24 @@ export async function ackAction(deps: ServiceDeps, resourceId: number, actionId:
     .set({ acked_at: nowIso() })
     .where('id', '=', actionId)
     .where('resource_id', '=', resourceId)
+    .execute();
+}
+
+/**
+ * Drops the unacknowledged actions of a resource whose coalesce key is `key`, and with
+ * `withChildren` also those whose key continues with "/" (the paths below a folder).
+ */
+export async function supersedeActions(deps: ServiceDeps, resourceId: number, key: string, withChildren = false): Promise<void> {
+  const prefix = `${key}/`;
+  await deps.db
+    .updateTable('outbox')
+    .set({ acked_at: nowIso() })
+    .where('resource_id', '=', resourceId)
+    .where('acked_at', 'is', null)
+    .where((eb) =>
+      withChildren
+        ? eb.or([eb('coalesce_key', '=', key), eb(sql<string>`substr(coalesce_key, 1, ${prefix.length})`, '=', prefix)])
+        : eb('coalesce_key', '=', key),
+    )
     .execute();
 }

@@ -51,3 +51,16 @@ export function assertRunning(row: RunRow): void {
     throw new SyncctlError('conflict', `Run ${row.id} is ${row.status}, not running; it cannot take results`);
   }
 }
+
+/** Lists the runs of one config, newest first, at most 100. */
+export async function listConfigRuns(deps: ServiceDeps, companyId: number, configId: number): Promise<RunView[]> {
+  const rows = await deps.db
+    .selectFrom('runs')
+    .selectAll()
+    .where('company_id', '=', companyId)
+    .where('config_id', '=', configId)
+    .orderBy('id', 'desc')
+    .limit(100)
+    .execute();
+  return rows.map(toRunView);
+}

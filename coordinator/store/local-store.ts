@@ -86,6 +86,10 @@ export class LocalStore implements SignedTransferStore {
     }
   }
 
+  putObjectStream(bucket: string, key: string, body: Readable): Promise<{ size: number }> {
+    return this.writeStream(bucket, key, body);
+  }
+
   async writeStream(bucket: string, key: string, body: Readable): Promise<{ size: number }> {
     const target = this.objectPath(bucket, key);
     const temp = await this.tempPath(bucket);

@@ -19,6 +19,8 @@ export interface ObjectStore {
   /** Returns the object's bytes, or null when it does not exist. For small objects only. */
   getObject(bucket: string, key: string): Promise<Buffer | null>;
   hasObject(bucket: string, key: string): Promise<boolean>;
+  /** Streams a body into an object; a content-addressed key must receive bytes with its hash. */
+  putObjectStream(bucket: string, key: string, body: Readable): Promise<{ size: number }>;
   signUrl(bucket: string, key: string, operation: SignedOperation, ttlSeconds: number): string;
 }
 

@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as initial from './001-initial.ts';
+import * as sync from './002-sync.ts';
 
 /**
  * Lists the migrations in code. Kysely's FileMigrationProvider imports files by path, which fails
@@ -7,6 +8,6 @@ import * as initial from './001-initial.ts';
  */
 export const migrationProvider: MigrationProvider = {
   async getMigrations(): Promise<Record<string, Migration>> {
-    return { '001-initial': initial };
+    return { '001-initial': initial, '002-sync': sync };
   },
 };

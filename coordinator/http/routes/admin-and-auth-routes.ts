@@ -1,12 +1,11 @@
 import { Hono } from 'hono';
-import { deleteCookie, setCookie } from 'hono/cookie';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { loginSchema, registerCompanySchema } from '../../../src/protocol/company.ts';
 import { registerCompany } from '../../services/companies.ts';
 import { login, logout } from '../../services/sessions.ts';
 import { bearerToken, requireAdmin, sessionCookie } from '../access.ts';
 import type { AppEnv } from '../app-env.ts';
 import { readJson } from '../read-json.ts';
-import { getCookie } from 'hono/cookie';
 
 export const adminAndAuthRoutes = new Hono<AppEnv>();
 
@@ -33,3 +32,5 @@ adminAndAuthRoutes.get('/auth/whoami', (c) => {
   const user = c.get('user');
   return c.json({ admin: c.get('isAdmin'), user });
 });
+
+adminAndAuthRoutes.get('/admin/jobs', requireAdmin, (c) => c.json(c.get('deps').scheduler.armedJobs()));

@@ -15,7 +15,7 @@ import {
 import { toConfigView } from '../../services/backup-config-rows.ts';
 import { runBackupConfig } from '../../services/manual-runs.ts';
 import { requestRestore } from '../../services/restores.ts';
-import { getCompanyRun } from '../../services/run-rows.ts';
+import { getCompanyRun, listConfigRuns } from '../../services/run-rows.ts';
 import { listSnapshots } from '../../services/snapshots.ts';
 import type { AppEnv } from '../app-env.ts';
 import { readJson, readRawJson } from '../read-json.ts';
@@ -93,4 +93,10 @@ backupConfigRoutes.post('/companies/:companyId/restores', async (c) => {
 backupConfigRoutes.get('/companies/:companyId/runs/:runId', async (c) => {
   const companyId = companyIdParam(c.req.param('companyId'));
   return c.json(await getCompanyRun(c.get('deps'), companyId, idParam(c.req.param('runId'), 'runId')));
+});
+
+backupConfigRoutes.get('/companies/:companyId/backup-configs/:configId/runs', async (c) => {
+  const companyId = companyIdParam(c.req.param('companyId'));
+  const configId = idParam(c.req.param('configId'), 'configId');
+  return c.json(await listConfigRuns(c.get('deps'), companyId, configId));
 });

@@ -8,7 +8,7 @@ import { readRawJson } from '../read-json.ts';
 
 /**
  * `POST /backup/updateConfig`, kept in the original system's shape: one of `addConfig`,
- * `updateConfig` or `deleteConfig`. It answers as the REST routes do, with the stored config.
+ * `updateConfig` or `deleteConfig`. It responds as the REST routes do, with the stored config.
  */
 export const legacyRoutes = new Hono<AppEnv>();
 

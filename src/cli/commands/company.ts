@@ -31,7 +31,7 @@ export interface CompanyInstallerOptions {
   out: string;
 }
 
-/** Downloads the company's agent installer into a folder (file mode 0600: it holds the enrollment secret). */
+/** Downloads the company's agent installer into a folder with file mode 0600, because it contains the enrollment secret. */
 export async function companyInstaller(options: CompanyInstallerOptions, globals: GlobalOptions): Promise<void> {
   const context = await resolveContext(globals);
   const companyId = resolveCompanyId(context, options.company);
