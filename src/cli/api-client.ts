@@ -11,11 +11,27 @@ export class ApiClient {
   }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await this.send(method, path, body);
+    return this.parse<T>(await this.send(method, path, body), `${method} ${path}`);
+  }
+
+  /** Reads a JSON response, throwing the error its body names when the status is not 2xx. */
+  async parse<T>(response: Response, what: string): Promise<T> {
     const text = await response.text();
-    const data = text === '' ? null : parseJson(text, `${method} ${path}`);
-    if (!response.ok) throw toError(response.status, data, `${method} ${path}`);
+    const data = text === '' ? null : parseJson(text, what);
+    if (!response.ok) throw toError(response.status, data, what);
     return data as T;
+  }
+
+  /** Sends a streamed body, such as a file, without buffering it. */
+  async sendRaw(method: string, path: string, body: ReadableStream, length: number): Promise<Response> {
+    const headers: Record<string, string> = { 'content-type': 'application/octet-stream', 'content-length': String(length) };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    try {
+      return await fetch(`${this.server}${path}`, { method, headers, body, duplex: 'half' } as RequestInit);
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+      throw new SyncctlError('unavailable', `Cannot reach the coordinator at ${this.server} (${cause}); start it with "syncctl coordinator start" or pass --server`);
+    }
   }
 
   async send(method: string, path: string, body?: unknown): Promise<Response> {

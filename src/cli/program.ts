@@ -80,7 +80,71 @@ export function buildProgram(): Command {
     .action(async (options, command: Command) => (await import('./commands/resource-list.ts')).resourceList(options, globals(command)));
 
   declareBackupCommands(program.command('backup').description('backup configs, runs, snapshots and restores'), globals, collect);
+  declareSyncCommands(program.command('sync').description("sync configs: a source resource's folders mirrored onto destinations"), globals, collect);
+
+  program
+    .command('share')
+    .description('send one file to a resource')
+    .argument('<file>', 'local file to send')
+    .option('--company <id>', 'company id (default: the logged-in company)')
+    .requiredOption('--resource <id>', 'resource to send it to')
+    .option('--to <dir>', "absolute folder on the resource (default: the agent's downloads folder)")
+    .option('--wait', 'wait until the file is stored on the resource')
+    .action(async (file: string, options, command: Command) => (await import('./commands/share.ts')).share(file, options, globals(command)));
   return program;
+}
+
+function declareSyncCommands(sync: Command, globals: (command: Command) => GlobalOptions, many: typeof collect): void {
+  const companyOption = () => new Option('--company <id>', 'company id (default: the logged-in company)');
+  const load = () => import('./commands/sync-configs.ts');
+
+  sync
+    .command('add')
+    .description('create a sync config; the source pushes what is there now, then every change')
+    .addOption(companyOption())
+    .requiredOption('--resource <id>', 'source resource')
+    .requiredOption('--name <name>', 'config name')
+    .requiredOption('--path <dir>', 'absolute folder to mirror; repeat for more', many)
+    .option('--exclude <glob>', 'glob to leave out; repeat for more', many)
+    .requiredOption('--dest <rid[=dir]>', 'destination resource, optionally with the folder to map each path onto; repeat for more', many)
+    .option('--disabled', 'create the config disabled')
+    .action(async (options, command: Command) => (await load()).syncAdd(options, globals(command)));
+  sync
+    .command('list')
+    .description("list the company's sync configs")
+    .addOption(companyOption())
+    .action(async (options, command: Command) => (await load()).syncList(options, globals(command)));
+  sync
+    .command('show')
+    .description('show one sync config')
+    .argument('<id>', 'config id')
+    .addOption(companyOption())
+    .action(async (id: string, options, command: Command) => (await load()).syncShow(id, options, globals(command)));
+  sync
+    .command('update')
+    .description('change a sync config')
+    .argument('<id>', 'config id')
+    .addOption(companyOption())
+    .option('--name <name>', 'new name')
+    .option('--resource <id>', 'new source resource')
+    .option('--path <dir>', 'replace the folders to mirror; repeat for more', many)
+    .option('--exclude <glob>', 'replace the exclude globs; repeat for more', many)
+    .option('--dest <rid[=dir]>', 'replace the destinations; repeat for more', many)
+    .option('--enable', 'enable the config')
+    .option('--disable', 'disable the config')
+    .action(async (id: string, options, command: Command) => (await load()).syncUpdate(id, options, globals(command)));
+  sync
+    .command('delete')
+    .description('delete a sync config; files already on destinations stay')
+    .argument('<id>', 'config id')
+    .addOption(companyOption())
+    .action(async (id: string, options, command: Command) => (await load()).syncDelete(id, options, globals(command)));
+  sync
+    .command('status')
+    .description('per destination: in sync, pending count, conflicts and last error')
+    .argument('<id>', 'config id')
+    .addOption(companyOption())
+    .action(async (id: string, options, command: Command) => (await load()).syncStatus(id, options, globals(command)));
 }
 
 function declareBackupCommands(backup: Command, globals: (command: Command) => GlobalOptions, many: typeof collect): void {
