@@ -1,0 +1,65 @@
+import type { AgentAction } from '../src/protocol/actions.ts';
+import { SyncctlError } from '../src/protocol/errors.ts';
+import type { AgentContext } from './agent-context.ts';
+import type { ConfigSync } from './config-sync.ts';
+import type { RunQueue } from './run-queue.ts';
+import { backupTask, restoreTask } from './run-tasks.ts';
+
+/**
+ * Handles the actions the coordinator sends. Each handler is idempotent, because delivery is at
+ * least once. A backup or restore action resolves when its run has ended, so its ack follows
+ * the run; a config action resolves once the watcher set is updated.
+ */
+export class ActionDispatcher {
+  private readonly context: AgentContext;
+  private readonly configs: ConfigSync;
+  private readonly runs: RunQueue;
+
+  constructor(context: AgentContext, configs: ConfigSync, runs: RunQueue) {
+    this.context = context;
+    this.configs = configs;
+    this.runs = runs;
+  }
+
+  async handle(actionId: number, action: AgentAction): Promise<void> {
+    const fields = { actionId, ...describeAction(action) };
+    this.context.logger.info(fields, 'action received');
+    await this.run(action);
+    this.context.logger.info(fields, 'action handled');
+  }
+
+  private async run(action: AgentAction): Promise<void> {
+    switch (action.kind) {
+      case 'add_config':
+        await this.configs.apply(action.config, false);
+        return;
+      case 'update_config':
+        await this.configs.apply(action.config, action.pathsChanged);
+        return;
+      case 'delete_config':
+        await this.configs.drop(action.configId);
+        return;
+      case 'backup':
+        await this.runs.backup(action.configId, action.runId, backupTask(this.context, action.runId, action.configId));
+        return;
+      case 'restore':
+        await this.runs.restore(action.runId, restoreTask(this.context, action.runId));
+        return;
+      default:
+        // NOTE: sync and share actions are not implemented by this agent yet. Rejecting them
+        // leaves them unacknowledged in the coordinator's outbox, so they are sent again later.
+        throw new SyncctlError('invalidInput', `This agent does not handle "${action.kind}" actions; the action stays in the coordinator's outbox.`);
+    }
+  }
+}
+
+/** Returns the log fields of an action: its kind and the config and run ids it carries. */
+function describeAction(action: AgentAction): { kind: string; configId?: number; runId?: number } {
+  if (action.kind === 'add_config' || action.kind === 'update_config') {
+    return { kind: action.kind, configId: action.config.id };
+  }
+  if (action.kind === 'delete_config') return { kind: action.kind, configId: action.configId };
+  if (action.kind === 'backup') return { kind: action.kind, configId: action.configId, runId: action.runId };
+  if (action.kind === 'restore') return { kind: action.kind, runId: action.runId };
+  return { kind: action.kind };
+}

@@ -1,0 +1,56 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { SyncctlError } from '../../src/protocol/errors.ts';
+import { getStream } from '../transfer/store-http.ts';
+
+export interface DownloadTarget {
+  url: string;
+  key: string;
+  hash: string;
+  /** Final path; the download goes to a temp file in the same folder and is renamed onto it. */
+  target: string;
+  mode?: number;
+  mtimeMs?: number;
+}
+
+/** Prefix of the temp files a download writes beside its target; sync sources skip such names. */
+export const downloadTempPrefix = '.syncctl-part-';
+
+/**
+ * Streams a signed URL into a temp file beside `target`, checks its SHA-256, sets mode and mtime,
+ * and renames it into place, so a reader never sees a partial or unverified file.
+ */
+export async function downloadToFile(download: DownloadTarget): Promise<{ size: number }> {
+  const temp = path.join(path.dirname(download.target), `${downloadTempPrefix}${randomBytes(6).toString('hex')}`);
+  const hash = createHash('sha256');
+  let size = 0;
+  const hashing = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      size += chunk.length;
+      callback(null, chunk);
+    },
+  });
+
+  try {
+    const response = await getStream(download.url, download.key);
+    const body = response.body ? Readable.fromWeb(response.body as WebReadableStream) : Readable.from([]);
+    await pipeline(body, hashing, createWriteStream(temp, { mode: 0o600, flags: 'wx' }));
+    const actual = hash.digest('hex');
+    if (actual !== download.hash) {
+      throw new SyncctlError('internal', `Downloaded "${download.key}" has SHA-256 ${actual}, expected ${download.hash}; nothing was written`);
+    }
+    if (download.mode !== undefined) await fs.chmod(temp, download.mode);
+    if (download.mtimeMs !== undefined) await fs.utimes(temp, new Date(), new Date(download.mtimeMs));
+    await fs.rename(temp, download.target);
+    return { size };
+  } catch (error) {
+    await fs.rm(temp, { force: true });
+    throw error;
+  }
+}

@@ -1,0 +1,133 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { SyncDelivery } from '../../src/protocol/actions.ts';
+import type { SignedUrls } from '../../src/protocol/agent-api.ts';
+import type { AgentContext } from '../agent-context.ts';
+import { describeError, isNotFound } from '../fs-error-code.ts';
+import { hashFile } from '../transfer/hash-file.ts';
+import { SafeTargetResolver } from '../transfer/safe-target.ts';
+import { conflictPath } from './conflict-name.ts';
+import { downloadToFile } from './download-file.ts';
+import type { SyncRecords } from './sync-records.ts';
+
+export interface ApplyResult {
+  target: string | null;
+  error: string | null;
+  conflictPath: string | null;
+}
+
+/**
+ * Brings one path on this destination to the source's state and reports the result. The path
+ * is resolved under the delivery's root and rejected if it would leave it.
+ */
+export async function applyDelivery(context: AgentContext, records: SyncRecords, delivery: SyncDelivery): Promise<ApplyResult> {
+  let result: ApplyResult;
+  try {
+    result = await applyOnDisk(context, records, delivery);
+  } catch (error) {
+    result = { target: null, error: describeError(error), conflictPath: null };
+  }
+
+  const log = { configId: delivery.configId, path: delivery.sourcePath, version: delivery.version, type: delivery.type, target: result.target };
+  if (result.error) context.logger.warn({ ...log, error: result.error }, 'sync delivery failed');
+  else context.logger.info({ ...log, conflictPath: result.conflictPath }, 'sync delivery applied');
+  await context.client.post('/agent/sync/applied', {
+    configId: delivery.configId,
+    sourcePath: delivery.sourcePath,
+    version: delivery.version,
+    error: result.error,
+    conflictPath: result.conflictPath,
+  }, { idempotent: true });
+  return result;
+}
+
+async function applyOnDisk(context: AgentContext, records: SyncRecords, delivery: SyncDelivery): Promise<ApplyResult> {
+  const resolver = new SafeTargetResolver(delivery.root);
+  const resolved = await resolver.resolve(`/${delivery.relativePath}`);
+  if (!resolved.ok) return { target: null, error: `Rejected sync path "${delivery.relativePath}" under "${delivery.root}": ${resolved.reason}`, conflictPath: null };
+  const target = resolved.path;
+
+  switch (delivery.type) {
+    case 'dir':
+      await fs.mkdir(target, { recursive: true });
+      if (delivery.mode) await fs.chmod(target, delivery.mode);
+      return { target, error: null, conflictPath: null };
+    case 'symlink':
+      await fs.mkdir(path.dirname(target), { recursive: true });
+      await replaceWithSymlink(target, delivery.target ?? '');
+      return { target, error: null, conflictPath: null };
+    case 'file':
+      return writeFile(context, records, delivery, target);
+    case 'deleted':
+      await removePath(records, target);
+      return { target, error: null, conflictPath: null };
+  }
+}
+
+async function replaceWithSymlink(target: string, linkTarget: string): Promise<void> {
+  const current = await fs.lstat(target).catch(() => null);
+  if (current?.isSymbolicLink() && (await fs.readlink(target)) === linkTarget) return;
+  if (current?.isDirectory()) await fs.rm(target, { recursive: true });
+  else if (current) await fs.unlink(target);
+  await fs.symlink(linkTarget, target);
+}
+
+/** Returns where the local copy was kept when it changed since the last sync wrote it, else null. */
+async function keepLocalEdit(records: SyncRecords, target: string, incomingHash: string | null): Promise<string | null> {
+  const current = await fs.lstat(target).catch((error: unknown) => {
+    if (isNotFound(error)) return null;
+    throw error;
+  });
+  if (!current || !current.isFile()) return null;
+  if (records.matches(target, current.size, current.mtimeMs)) return null;
+
+  const local = await hashFile(target);
+  if (local.hash === incomingHash) return null;
+  const kept = conflictPath(target, new Date());
+  await fs.rename(target, kept);
+  return kept;
+}
+
+async function writeFile(context: AgentContext, records: SyncRecords, delivery: SyncDelivery, target: string): Promise<ApplyResult> {
+  if (!delivery.key || !delivery.hash) return { target, error: `Delivery of "${delivery.sourcePath}" has no content key`, conflictPath: null };
+  await fs.mkdir(path.dirname(target), { recursive: true });
+
+  const existing = await fs.lstat(target).catch(() => null);
+  if (existing?.isDirectory()) await fs.rm(target, { recursive: true });
+  if (existing?.isSymbolicLink()) await fs.unlink(target);
+  if (existing?.isFile() && existing.size === delivery.size && records.get(target)?.hash === delivery.hash && records.matches(target, existing.size, existing.mtimeMs)) {
+    await fs.chmod(target, delivery.mode);
+    await fs.utimes(target, new Date(), new Date(delivery.mtimeMs));
+    const after = await fs.stat(target);
+    records.set(target, { size: after.size, mtimeMs: after.mtimeMs, hash: delivery.hash });
+    return { target, error: null, conflictPath: null };
+  }
+
+  const kept = await keepLocalEdit(records, target, delivery.hash);
+  const urls = await context.client.post<SignedUrls>('/agent/urls', { get: [delivery.key] }, { idempotent: true });
+  await downloadToFile({ url: urls.get[delivery.key], key: delivery.key, hash: delivery.hash, target, mode: delivery.mode, mtimeMs: delivery.mtimeMs });
+  const after = await fs.stat(target);
+  records.set(target, { size: after.size, mtimeMs: after.mtimeMs, hash: delivery.hash });
+  return { target, error: null, conflictPath: kept };
+}
+
+/**
+ * Removes a path the source deleted. A file changed here since the sync wrote it is kept, and so
+ * is a folder that still holds such files.
+ */
+async function removePath(records: SyncRecords, target: string): Promise<void> {
+  const current = await fs.lstat(target).catch(() => null);
+  if (!current) return;
+  if (current.isDirectory()) {
+    await removeFolder(records, target);
+    return;
+  }
+  if (current.isFile() && records.get(target) && !records.matches(target, current.size, current.mtimeMs)) return;
+  await fs.unlink(target);
+  records.delete(target);
+}
+
+async function removeFolder(records: SyncRecords, folder: string): Promise<void> {
+  for (const entry of await fs.readdir(folder)) await removePath(records, path.join(folder, entry));
+  if ((await fs.readdir(folder)).length === 0) await fs.rmdir(folder);
+}

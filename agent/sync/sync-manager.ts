@@ -1,0 +1,105 @@
+import type { AgentSyncConfig, ShareDelivery, SyncDelivery } from '../../src/protocol/actions.ts';
+import type { AgentContext } from '../agent-context.ts';
+import { receiveShare } from './share-download.ts';
+import { applyDelivery } from './sync-destination.ts';
+import { SyncRecords } from './sync-records.ts';
+import { SyncSource } from './sync-source.ts';
+
+function samePaths(a: AgentSyncConfig, b: AgentSyncConfig): boolean {
+  return JSON.stringify([a.includePaths, a.excludePaths]) === JSON.stringify([b.includePaths, b.excludePaths]);
+}
+
+/**
+ * Both sides of sync on this agent: one SyncSource per config it is the source of, and the
+ * deliveries it applies as a destination, one at a time per path so that versions land in order.
+ */
+export class SyncManager {
+  private readonly context: AgentContext;
+  private readonly records: SyncRecords;
+  private readonly sources = new Map<number, SyncSource>();
+  private readonly pathQueues = new Map<string, Promise<unknown>>();
+  private changing: Promise<unknown> = Promise.resolve();
+
+  constructor(context: AgentContext) {
+    this.context = context;
+    this.records = new SyncRecords(context.stateDir);
+  }
+
+  async load(): Promise<void> {
+    await this.records.load();
+  }
+
+  /** Makes the running sources match the configs the coordinator lists for this resource. */
+  reconcile(configs: AgentSyncConfig[]): Promise<void> {
+    return this.serialize(async () => {
+      for (const configId of [...this.sources.keys()]) {
+        if (!configs.some((config) => config.id === configId)) await this.stopSource(configId);
+      }
+      for (const config of configs) await this.watchNow(config, true);
+    });
+  }
+
+  watch(config: AgentSyncConfig): Promise<void> {
+    return this.serialize(() => this.watchNow(config, false));
+  }
+
+  unwatch(configId: number): Promise<void> {
+    return this.serialize(() => this.stopSource(configId));
+  }
+
+  /** Applies a delivery after any earlier one for the same path. */
+  apply(delivery: SyncDelivery): Promise<unknown> {
+    const key = `${delivery.configId}:${delivery.sourcePath}`;
+    const previous = this.pathQueues.get(key) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(() => applyDelivery(this.context, this.records, delivery));
+    this.pathQueues.set(key, next);
+    void next.finally(() => {
+      if (this.pathQueues.get(key) === next) this.pathQueues.delete(key);
+    });
+    return next;
+  }
+
+  receiveShare(share: ShareDelivery): Promise<void> {
+    return receiveShare(this.context, share);
+  }
+
+  async close(): Promise<void> {
+    await this.serialize(async () => {
+      for (const configId of [...this.sources.keys()]) await this.stopSource(configId);
+    });
+    await this.records.flush();
+  }
+
+  private serialize(change: () => Promise<void>): Promise<void> {
+    const next = this.changing.catch(() => undefined).then(change);
+    this.changing = next;
+    return next;
+  }
+
+  /**
+   * Starts a source, or replaces it when its paths changed. A source that is already running
+   * for the same paths is left alone, except that a reconnect rescans it to catch up.
+   */
+  private async watchNow(config: AgentSyncConfig, rescanIfRunning: boolean): Promise<void> {
+    const current = this.sources.get(config.id);
+    if (current && samePaths(current.config, config)) {
+      if (rescanIfRunning) await this.replaceSource(config);
+      return;
+    }
+    await this.replaceSource(config);
+  }
+
+  private async replaceSource(config: AgentSyncConfig): Promise<void> {
+    await this.stopSource(config.id);
+    const source = new SyncSource(this.context, this.records, config);
+    this.sources.set(config.id, source);
+    source.start().catch((error: unknown) => this.context.logger.warn({ err: error, configId: config.id }, 'sync source start failed'));
+  }
+
+  private async stopSource(configId: number): Promise<void> {
+    const source = this.sources.get(configId);
+    if (!source) return;
+    this.sources.delete(configId);
+    await source.stop();
+  }
+}

@@ -1,0 +1,207 @@
+import fs from 'node:fs/promises';
+import { objectKey, type BlobLocation, type ManifestEntry } from '../../src/protocol/manifest.ts';
+import type { CoordinatorClient } from '../coordinator-client.ts';
+import { describeError, fsErrorCode, isNotFound } from '../fs-error-code.ts';
+import type { PathChange } from '../watcher/path-change.ts';
+import { changedDuringRead, hashFile, readSmallFile } from './hash-file.ts';
+import { findMissingBlobs, maxHashesPerMissingRequest } from './missing-blobs.ts';
+import { objectThresholdBytes, uploadObject, type HashedObject } from './object-upload.ts';
+import { PackWriter } from './pack-writer.ts';
+import type { RunProgressReporter } from './run-progress.ts';
+import { signPutUrl } from './signed-urls.ts';
+import { putBytes } from './store-http.ts';
+
+/** Maximum bytes of small contents held in memory between reading them and packing them. */
+const maxBufferedBytes = 64 * 1024 * 1024;
+
+export interface ContentUploadOptions {
+  client: CoordinatorClient;
+  signal: AbortSignal;
+  /** The new tree; entries of `toHash` get their hash and blob, or revert to `base`. */
+  entries: Map<string, ManifestEntry>;
+  base: ReadonlyMap<string, ManifestEntry> | null;
+  toHash: readonly string[];
+  progress: RunProgressReporter;
+  warnings: string[];
+  retry: PathChange[];
+}
+
+type ReadContent =
+  | { kind: 'small'; path: string; bytes: Buffer; content: HashedObject }
+  | { kind: 'large'; path: string; content: HashedObject };
+
+/**
+ * Hashes the files of `toHash` and uploads the contents the bucket lacks: small ones into packs,
+ * large ones as objects. Files are taken in batches of at most 5000, each checked with one
+ * `POST /agent/blobs/missing`. Returns the locations of every content this run stored.
+ */
+export async function uploadContents(options: ContentUploadOptions): Promise<BlobLocation[]> {
+  const { client, signal } = options;
+  const knownLocations = locationsByHash(options.base);
+  const newBlobs: BlobLocation[] = [];
+  const waitingForPack = new Map<string, Array<{ path: string; content: HashedObject }>>();
+  const packs = new PackWriter(async (key, bytes) => {
+    const url = await signPutUrl(client, key, signal);
+    await putBytes(url, key, bytes, signal);
+  });
+
+  const placePacked = (locations: BlobLocation[]): void => {
+    newBlobs.push(...locations);
+    for (const location of locations) {
+      for (const waiting of waitingForPack.get(location.hash) ?? []) {
+        setContent(options.entries, waiting.path, waiting.content, location);
+      }
+      waitingForPack.delete(location.hash);
+    }
+  };
+
+  for await (const batch of readBatches(options)) {
+    signal.throwIfAborted();
+    const missing = await findMissingBlobs(client, batch.map((read) => read.content.hash), signal);
+
+    for (const read of batch) {
+      const { hash } = read.content;
+      if (read.kind === 'large') {
+        await storeLarge(options, read, missing.has(hash), newBlobs);
+        continue;
+      }
+
+      const location = packs.locationOf(hash) ?? (missing.has(hash) ? undefined : knownLocations.get(hash));
+      if (location !== undefined) {
+        setContent(options.entries, read.path, read.content, location);
+        continue;
+      }
+
+      // The bucket lacks the content, or has it at a location this agent does not know.
+      if (!packs.has(hash)) options.progress.add({ filesUploaded: 1, bytesUploaded: read.bytes.length });
+      const waiting = waitingForPack.get(hash) ?? [];
+      waiting.push({ path: read.path, content: read.content });
+      waitingForPack.set(hash, waiting);
+      placePacked(await packs.append(hash, read.bytes));
+    }
+  }
+
+  placePacked(await packs.flush());
+  return newBlobs;
+}
+
+async function storeLarge(
+  options: ContentUploadOptions,
+  read: Extract<ReadContent, { kind: 'large' }>,
+  isMissing: boolean,
+  newBlobs: BlobLocation[],
+): Promise<void> {
+  const { hash, size } = read.content;
+  if (!isMissing) {
+    setContent(options.entries, read.path, read.content, { hash, key: objectKey(hash), offset: 0, length: size });
+    return;
+  }
+
+  let result;
+  try {
+    result = await uploadObject(options.client, read.path, read.content, options.signal);
+  } catch (error) {
+    if (fsErrorCode(error) === undefined) throw error;
+    leaveForNextRun(options, read.path, error);
+    return;
+  }
+  if (result.status === 'unstable') {
+    leaveForNextRun(options, read.path, result.reason);
+    return;
+  }
+
+  setContent(options.entries, read.path, result.content, result.location);
+  if (result.uploaded) {
+    newBlobs.push(result.location);
+    options.progress.add({ filesUploaded: 1, bytesUploaded: result.content.size });
+  }
+}
+
+/** Reads the files to hash, yielding batches bounded by count and by buffered bytes. */
+async function* readBatches(options: ContentUploadOptions): AsyncGenerator<ReadContent[]> {
+  let batch: ReadContent[] = [];
+  let bufferedBytes = 0;
+  for (const filePath of options.toHash) {
+    options.signal.throwIfAborted();
+    const read = await readContent(options, filePath);
+    if (read === null) continue;
+
+    batch.push(read);
+    if (read.kind === 'small') bufferedBytes += read.bytes.length;
+    if (batch.length >= maxHashesPerMissingRequest || bufferedBytes >= maxBufferedBytes) {
+      yield batch;
+      batch = [];
+      bufferedBytes = 0;
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
+
+/**
+ * Reads one file: whole into memory below 1 MiB, else hashed as a stream. A file that changed
+ * during the read is read once more. Returns null when the file is left as its base entry.
+ */
+async function readContent(options: ContentUploadOptions, filePath: string): Promise<ReadContent | null> {
+  try {
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      const stats = await fs.lstat(filePath);
+      if (!stats.isFile()) break;
+
+      if (stats.size < objectThresholdBytes) {
+        const small = await readSmallFile(filePath, objectThresholdBytes - 1);
+        if (changedDuringRead(small, small.bytes.length)) continue;
+        const content = { hash: small.hash, size: small.bytes.length, ...stateOf(small.before) };
+        return { kind: 'small', path: filePath, bytes: small.bytes, content };
+      }
+
+      const large = await hashFile(filePath);
+      if (changedDuringRead(large, large.size)) continue;
+      return { kind: 'large', path: filePath, content: { hash: large.hash, size: large.size, ...stateOf(large.before) } };
+    }
+  } catch (error) {
+    if (fsErrorCode(error) === undefined) throw error;
+    leaveForNextRun(options, filePath, error);
+    return null;
+  }
+  leaveForNextRun(options, filePath, 'it changed while it was read');
+  return null;
+}
+
+function stateOf(stats: { mtimeMs: number; mode: number }): { mtimeMs: number; mode: number } {
+  return { mtimeMs: stats.mtimeMs, mode: stats.mode & 0o7777 };
+}
+
+/**
+ * Keeps the base entry of a file whose content could not be stored (or drops the file from this
+ * snapshot if it is new), warns unless the file simply vanished, and reports it for the next run.
+ */
+function leaveForNextRun(options: ContentUploadOptions, filePath: string, reason: unknown): void {
+  const before = options.base?.get(filePath);
+  if (before !== undefined) options.entries.set(filePath, before);
+  else options.entries.delete(filePath);
+  options.retry.push({ path: filePath, kind: 'change' });
+
+  if (isNotFound(reason)) return;
+  const why = typeof reason === 'string' ? reason : describeError(reason);
+  const outcome = before !== undefined ? 'its earlier backup is kept' : 'it is not in this snapshot';
+  options.warnings.push(`Cannot back up ${filePath}: ${why}; ${outcome} and the next run tries again.`);
+}
+
+function setContent(
+  entries: Map<string, ManifestEntry>,
+  filePath: string,
+  content: HashedObject,
+  location: BlobLocation,
+): void {
+  const entry = entries.get(filePath);
+  if (entry === undefined) return;
+  entries.set(filePath, { ...entry, ...content, blob: location });
+}
+
+function locationsByHash(base: ReadonlyMap<string, ManifestEntry> | null): Map<string, BlobLocation> {
+  const locations = new Map<string, BlobLocation>();
+  for (const entry of base?.values() ?? []) {
+    if (entry.blob !== undefined) locations.set(entry.blob.hash, entry.blob);
+  }
+  return locations;
+}

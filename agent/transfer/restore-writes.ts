@@ -1,0 +1,119 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import type { ManifestEntry } from '../../src/protocol/manifest.ts';
+import { isNotFound } from '../fs-error-code.ts';
+import { getStream } from './store-http.ts';
+
+/** Returns a fresh temporary name in the folder of `target`, so that a rename onto it is atomic. */
+export function temporaryPathBeside(target: string): string {
+  return path.join(path.dirname(target), `.syncctl-restore-${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/** Writes bytes to a temporary file beside `target` and renames it into place. */
+export async function writeFileAtomically(target: string, bytes: Uint8Array): Promise<void> {
+  const temporary = temporaryPathBeside(target);
+  try {
+    await fs.writeFile(temporary, bytes, { flag: 'wx', mode: 0o600 });
+    await fs.rename(temporary, target);
+  } catch (error) {
+    await fs.rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+/** Copies a restored file to another target through a temporary file and a rename. */
+export async function copyFileAtomically(source: string, target: string): Promise<void> {
+  const temporary = temporaryPathBeside(target);
+  try {
+    await fs.copyFile(source, temporary, fs.constants.COPYFILE_EXCL);
+    await fs.rename(temporary, target);
+  } catch (error) {
+    await fs.rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Streams a bucket object into a temporary file beside `target`, checks its SHA-256 and length,
+ * and only then renames it into place. Returns false, leaving `target` untouched, on a mismatch.
+ */
+export async function downloadVerifiedFile(
+  url: string,
+  key: string,
+  target: string,
+  expected: { hash: string; length: number },
+  signal?: AbortSignal,
+): Promise<boolean> {
+  const response = await getStream(url, key, signal);
+  if (response.body === null) throw new Error(`GET of ${key} returned no body.`);
+
+  const hasher = createHash('sha256');
+  let length = 0;
+  const measure = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hasher.update(chunk);
+      length += chunk.length;
+      callback(null, chunk);
+    },
+  });
+
+  const temporary = temporaryPathBeside(target);
+  try {
+    const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
+    await pipeline(body, measure, createWriteStream(temporary, { flags: 'wx', mode: 0o600 }), { signal });
+    if (length !== expected.length || hasher.digest('hex') !== expected.hash) {
+      await fs.rm(temporary, { force: true });
+      return false;
+    }
+    await fs.rename(temporary, target);
+    return true;
+  } catch (error) {
+    await fs.rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+/** Creates a symlink through a temporary name and a rename, so an existing file at `target` is replaced. */
+export async function createSymlinkAtomically(linkTarget: string, target: string): Promise<void> {
+  const temporary = temporaryPathBeside(target);
+  try {
+    await fs.symlink(linkTarget, temporary);
+    await fs.rename(temporary, target);
+  } catch (error) {
+    await fs.rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Creates a restored folder, or accepts an existing real folder. Returns false when something
+ * else (a file, or a symlink that could lead outside the restore folder) is in the way.
+ */
+export async function ensureFolder(target: string): Promise<boolean> {
+  try {
+    const stats = await fs.lstat(target);
+    return stats.isDirectory();
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+  // Owner-only until the folder's own mode is applied, after everything inside it is written.
+  await fs.mkdir(target, { recursive: true, mode: 0o700 });
+  return true;
+}
+
+/** Sets the stored mode and mtime. Symlinks get only their mtime, because Linux has no lchmod. */
+export async function applyMetadata(target: string, entry: ManifestEntry): Promise<void> {
+  // Times in seconds as numbers keep the sub-millisecond part of mtimeMs that a Date drops.
+  const mtime = entry.mtimeMs / 1000;
+  if (entry.type === 'symlink') {
+    await fs.lutimes(target, mtime, mtime);
+    return;
+  }
+  await fs.chmod(target, entry.mode);
+  await fs.utimes(target, Date.now() / 1000, mtime);
+}

@@ -1,0 +1,131 @@
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { SyncctlError } from '../../src/protocol/errors.ts';
+import { backoffDelayMs, sleep } from '../backoff.ts';
+import { describeFetchFailure, errorFromResponse } from '../coordinator-client.ts';
+
+/**
+ * A failed request to a signed store URL. `httpStatus` is null when no response arrived. Messages
+ * name the bucket key (the `key` argument of each function), never the URL, because a signed URL
+ * grants access until it expires.
+ */
+export class StoreRequestError extends SyncctlError {
+  readonly httpStatus: number | null;
+
+  constructor(code: SyncctlError['code'], message: string, httpStatus: number | null) {
+    super(code, message);
+    this.name = 'StoreRequestError';
+    this.httpStatus = httpStatus;
+  }
+
+  /** True when the store answered with a 4xx: it rejected the request, and repeating it as is fails again. */
+  get rejected(): boolean {
+    return this.httpStatus !== null && this.httpStatus >= 400 && this.httpStatus < 500;
+  }
+}
+
+const maxAttempts = 4;
+
+/** Maximum time in ms for a request whose body is in memory (at most a pack of about 8 MiB). */
+const bufferedTimeoutMs = 5 * 60_000;
+
+/** Uploads bytes held in memory to a signed PUT URL, retrying connection errors and 5xx answers. */
+export async function putBytes(url: string, key: string, bytes: Buffer, signal?: AbortSignal): Promise<void> {
+  const response = await fetchWithRetry('PUT', key, signal, bufferedTimeoutMs, (attemptSignal) =>
+    fetch(url, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) },
+      body: bytes as Uint8Array<ArrayBuffer>,
+      signal: attemptSignal,
+    }),
+  );
+  await response.body?.cancel();
+}
+
+/**
+ * Streams the first `size` bytes of a file to a signed PUT URL without holding them in memory,
+ * with `size` as the Content-Length. Each attempt reads the file anew, so a retry after a lost
+ * connection sends whatever the file holds then. A content-addressed key makes the store reject
+ * bytes that do not match its hash, and callers of other keys must not change the file meanwhile.
+ *
+ * NOTE: streamed requests have no timeout of their own, so a connection that stalls without
+ * closing blocks the run until `signal` aborts.
+ */
+export async function putFile(
+  url: string,
+  key: string,
+  filePath: string,
+  size: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  const response = await fetchWithRetry('PUT', key, signal, null, (attemptSignal) => {
+    const body =
+      size === 0
+        ? new Uint8Array(0)
+        : (Readable.toWeb(createReadStream(filePath, { start: 0, end: size - 1 })) as ReadableStream<Uint8Array>);
+    return fetch(url, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+      body,
+      duplex: 'half',
+      signal: attemptSignal,
+    } as RequestInit);
+  });
+  await response.body?.cancel();
+}
+
+/** Downloads a whole object into memory. Callers use it only for objects of a few MiB (packs). */
+export async function getBytes(url: string, key: string, signal?: AbortSignal): Promise<Buffer> {
+  const response = await fetchWithRetry('GET', key, signal, bufferedTimeoutMs, (attemptSignal) =>
+    fetch(url, { signal: attemptSignal }),
+  );
+  return Buffer.from(await response.arrayBuffer());
+}
+
+/** Starts a download and returns the response, whose body the caller streams. */
+export async function getStream(url: string, key: string, signal?: AbortSignal): Promise<Response> {
+  return fetchWithRetry('GET', key, signal, null, (attemptSignal) => fetch(url, { signal: attemptSignal }));
+}
+
+type Attempt = (signal: AbortSignal) => Promise<Response>;
+
+async function fetchWithRetry(
+  method: string,
+  key: string,
+  signal: AbortSignal | undefined,
+  timeoutMs: number | null,
+  attempt: Attempt,
+): Promise<Response> {
+  for (let index = 0; ; index += 1) {
+    try {
+      return await fetchOnce(method, key, signal, timeoutMs, attempt);
+    } catch (error) {
+      const retryable = error instanceof StoreRequestError && !error.rejected;
+      if (signal?.aborted || !retryable || index + 1 >= maxAttempts) throw error;
+      await sleep(backoffDelayMs(index, 500, 8000), signal);
+    }
+  }
+}
+
+async function fetchOnce(
+  method: string,
+  key: string,
+  signal: AbortSignal | undefined,
+  timeoutMs: number | null,
+  attempt: Attempt,
+): Promise<Response> {
+  const signals = [signal, timeoutMs === null ? undefined : AbortSignal.timeout(timeoutMs)];
+  const present = signals.filter((item): item is AbortSignal => item !== undefined);
+  let response: Response;
+  try {
+    response = await attempt(AbortSignal.any(present));
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    const reason = describeFetchFailure(error);
+    throw new StoreRequestError('unavailable', `${method} of ${key} failed: ${reason}`, null);
+  }
+  if (response.ok) return response;
+
+  const mapped = await errorFromResponse(method, key, response);
+  throw new StoreRequestError(mapped.code, mapped.message, response.status);
+}

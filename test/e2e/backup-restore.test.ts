@@ -1,0 +1,302 @@
+import { mkdir, readdir, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { errorCodes } from '../../src/protocol/errors.ts';
+import {
+  addBackup,
+  backUpNewTree,
+  backupUntilMatches,
+  listSnapshots,
+  restoredPath,
+  restoreArgs,
+  restoreSnapshot,
+  runBackup,
+  snapshotIdsOldestFirst,
+  totalUploads,
+  waitForSnapshots,
+} from '../helpers/backup.ts';
+import { deferCleanup } from '../helpers/cleanup.ts';
+import { enrollAgent, registerCompany, type Company, type EnrolledAgent } from '../helpers/company.ts';
+import { startCoordinator } from '../helpers/coordinator.ts';
+import { makeTempDir } from '../helpers/temp.ts';
+import {
+  countFiles,
+  describeTree,
+  expectTreeEquals,
+  strayEntries,
+  subtree,
+  uniqueContent,
+  writeTree,
+  type DiffOptions,
+  type TreeDescription,
+  type TreeSpec,
+} from '../helpers/tree.ts';
+
+let alpha: Company;
+let laptop: EnrolledAgent;
+let server: EnrolledAgent;
+
+beforeAll(async () => {
+  const coordinator = await startCoordinator();
+  alpha = await registerCompany(coordinator, 'Alpha');
+  laptop = await enrollAgent(alpha, 'laptop');
+  server = await enrollAgent(alpha, 'server');
+});
+
+/** Names that break naive URL, shell or glob handling, next to the other kinds of entry. */
+function awkwardTree(): TreeSpec {
+  return {
+    'a b.txt': uniqueContent(100),
+    'a+b.txt': uniqueContent(101),
+    '#1 notes.txt': uniqueContent(102),
+    '100%.txt': uniqueContent(103),
+    'price+tax.pdf': uniqueContent(104),
+    'ünïcødé/文件 ☃.txt': uniqueContent(200),
+    'empty.txt': '',
+    'empty-dir': { dir: true },
+    'read-only-dir': { dir: true, mode: 0o555 },
+    'nested/deep/data.bin': uniqueContent(64 * 1024),
+    // Above the 1 MiB limit for packed contents, so it is stored as an object of its own.
+    'large.bin': uniqueContent(3 * 1024 * 1024 + 17),
+    'scripts/run.sh': { file: '#!/bin/sh\necho hello\n', mode: 0o755 },
+    'private.key': { file: uniqueContent(32), mode: 0o600 },
+    'old.txt': { file: 'written long ago', mtime: new Date('2001-09-09T01:46:40Z') },
+    'link-to-file': { symlink: 'a b.txt' },
+    'link-dangling': { symlink: 'does/not/exist' },
+    'link-absolute': { symlink: '/etc/hostname' },
+    'nested/link-up': { symlink: '../a b.txt' },
+  };
+}
+
+/** Backs up a new tree on `resource` (the laptop when omitted) and waits for the initial snapshot. */
+function backedUpTree(spec: TreeSpec, resource: EnrolledAgent = laptop) {
+  return backUpNewTree(alpha, resource.resourceId, spec);
+}
+
+async function expectRestoreEquals(
+  configId: number,
+  snapshot: number | 'latest',
+  source: string,
+  expected: TreeDescription,
+  options: DiffOptions = {},
+): Promise<void> {
+  const { result, to } = await restoreSnapshot(alpha, { configId, resourceId: laptop.resourceId, snapshot });
+
+  expect(result).toMatchObject(countFiles(expected));
+  await expectTreeEquals(restoredPath(to, source), expected, options);
+}
+
+describe('full backup', () => {
+  test('new config gets an initial full push', async () => {
+    const { tree, snapshot } = await backedUpTree({ 'one.txt': uniqueContent(10), 'dir/two.txt': uniqueContent(20) });
+
+    expect(snapshot).toMatchObject({ files: 2, bytes: 30 });
+    expect(countFiles(tree)).toEqual({ files: 2, bytes: 30 });
+    expect(Number.isNaN(Date.parse(snapshot.createdAt))).toBe(false);
+  });
+
+  test('restores byte for byte', async () => {
+    const { source, tree, config, snapshot } = await backedUpTree(awkwardTree());
+
+    expect({ files: snapshot.files, bytes: snapshot.bytes }).toEqual(countFiles(tree));
+    const { result, to } = await restoreSnapshot(alpha, { configId: config.id, resourceId: laptop.resourceId });
+
+    expect(result).toMatchObject(countFiles(tree));
+    await expectTreeEquals(restoredPath(to, source), tree);
+    expect(await strayEntries(to, source)).toEqual([]);
+  });
+
+  test('unchanged tree uploads nothing', async () => {
+    const { source, tree, config } = await backedUpTree({ 'same.txt': uniqueContent(500), 'dir/same.bin': uniqueContent(600) });
+
+    const run = await runBackup(alpha, config.id, laptop.resourceId);
+
+    expect(run).toMatchObject({ filesUploaded: 0, bytesUploaded: 0, files: 2 });
+    await expectRestoreEquals(config.id, run.snapshotId, source, tree);
+  });
+
+  test('exclude patterns leave matching entries out', async () => {
+    const spec = {
+      'keep.txt': uniqueContent(10),
+      'skip.tmp': uniqueContent(11),
+      'sub/also.tmp': uniqueContent(12),
+      'sub/keep.md': uniqueContent(13),
+      'app/cache/blob.bin': uniqueContent(14),
+      'app/cache/more/blob.bin': uniqueContent(15),
+      'app/main.js': uniqueContent(16),
+    };
+    const source = await makeTempDir('source');
+    await writeTree(source, spec);
+    const full = await describeTree(source);
+    const config = await addBackup(alpha, {
+      name: 'with excludes',
+      paths: [source],
+      resourceId: laptop.resourceId,
+      exclude: ['*.tmp', `${source}/**/cache`],
+    });
+
+    const [snapshot] = await waitForSnapshots(alpha, config.id, laptop.resourceId, 1);
+
+    const expected = new Map([...full].filter(([relative]) => !relative.endsWith('.tmp') && !relative.startsWith('app/cache')));
+    expect(snapshot).toMatchObject(countFiles(expected));
+    const { to } = await restoreSnapshot(alpha, { configId: config.id, resourceId: laptop.resourceId });
+    await expectTreeEquals(restoredPath(to, source), expected);
+  });
+});
+
+describe('incremental backup', () => {
+  test('run uploads only changed files', async () => {
+    const spec = Object.fromEntries([1, 2, 3, 4, 5].map((n) => [`file-${n}.txt`, uniqueContent(1000 * n)]));
+    const { source, config } = await backedUpTree(spec);
+
+    await writeFile(path.join(source, 'file-2.txt'), uniqueContent(1234));
+    await writeFile(path.join(source, 'file-6.txt'), uniqueContent(777));
+    const runs = await backupUntilMatches(alpha, { configId: config.id, resourceId: laptop.resourceId, source });
+
+    expect(totalUploads(runs)).toEqual({ filesUploaded: 2, bytesUploaded: 1234 + 777 });
+    expect(runs.at(-1)!.files).toBe(6);
+    const idle = await runBackup(alpha, config.id, laptop.resourceId);
+    expect(idle).toMatchObject({ files: 6, filesUploaded: 0, bytesUploaded: 0 });
+  });
+
+  test('deletes and renames between snapshots', async () => {
+    const { source, tree: before, config, snapshot: first } = await backedUpTree({
+      'a.txt': uniqueContent(300),
+      'b.txt': uniqueContent(400),
+      'keep/c.txt': uniqueContent(500),
+    });
+
+    await rm(path.join(source, 'b.txt'));
+    await rename(path.join(source, 'a.txt'), path.join(source, 'renamed a.txt'));
+    const runs = await backupUntilMatches(alpha, { configId: config.id, resourceId: laptop.resourceId, source });
+    const after = await describeTree(source);
+
+    expect(totalUploads(runs).bytesUploaded).toBe(0);
+    await expectRestoreEquals(config.id, first.id, source, before);
+    // Folder mtimes after a change have a test of their own.
+    await expectRestoreEquals(config.id, 'latest', source, after, { folderMtimes: false });
+    const snapshots = await listSnapshots(alpha, config.id, laptop.resourceId);
+    const ids = snapshotIdsOldestFirst(snapshots);
+    expect(ids[0]).toBe(first.id);
+    expect(snapshots.find((entry) => entry.id === ids.at(-1))).toMatchObject({ files: 2, bytes: 800 });
+  });
+
+  test('folder mtimes follow changes inside them', async () => {
+    const { source, config } = await backedUpTree({ 'dir/a.txt': uniqueContent(10), 'dir/sub/b.txt': uniqueContent(20) });
+
+    await writeFile(path.join(source, 'dir', 'new.txt'), uniqueContent(30));
+    await rm(path.join(source, 'dir', 'sub', 'b.txt'));
+    await rename(path.join(source, 'dir', 'a.txt'), path.join(source, 'a.txt'));
+
+    await backupUntilMatches(alpha, { configId: config.id, resourceId: laptop.resourceId, source, folderMtimes: true, timeoutMs: 15_000 });
+  });
+
+  test('folder replaced by a file and back', async () => {
+    const { source, config } = await backedUpTree({ 'thing/inside.txt': uniqueContent(50) });
+
+    await rm(path.join(source, 'thing'), { recursive: true });
+    await writeFile(path.join(source, 'thing'), uniqueContent(60));
+    await backupUntilMatches(alpha, { configId: config.id, resourceId: laptop.resourceId, source });
+    await rm(path.join(source, 'thing'));
+    await mkdir(path.join(source, 'thing'));
+    await writeFile(path.join(source, 'thing', 'again.txt'), uniqueContent(70));
+    await backupUntilMatches(alpha, { configId: config.id, resourceId: laptop.resourceId, source });
+  });
+});
+
+describe('restore', () => {
+  test('--path restores one folder only', async () => {
+    const { source, tree, config } = await backedUpTree(awkwardTree());
+    const part = path.join(source, 'nested');
+
+    const { result, to } = await restoreSnapshot(alpha, { configId: config.id, resourceId: laptop.resourceId, path: part });
+
+    const expected = subtree(tree, 'nested');
+    expect(result).toMatchObject(countFiles(expected));
+    await expectTreeEquals(restoredPath(to, part), expected);
+    expect(await strayEntries(to, part)).toEqual([]);
+  });
+
+  test('--path of a single file', async () => {
+    const { source, tree, config } = await backedUpTree(awkwardTree());
+    const file = path.join(source, 'ünïcødé/文件 ☃.txt');
+
+    const { result, to } = await restoreSnapshot(alpha, { configId: config.id, resourceId: laptop.resourceId, path: file });
+
+    expect(result).toMatchObject({ files: 1, bytes: 200 });
+    await expectTreeEquals(restoredPath(to, file), subtree(tree, 'ünïcødé/文件 ☃.txt'));
+    expect(await strayEntries(to, file)).toEqual([]);
+  });
+
+  test('--on writes on another resource', async () => {
+    const origin = await enrollAgent(alpha, 'origin');
+    const { source, tree, config } = await backedUpTree(awkwardTree(), origin);
+    // With the origin stopped, only the other resource can carry out the restore.
+    await origin.agent.stop();
+
+    const to = await makeTempDir('restore-on');
+    const result = await alpha.cliJson(
+      restoreArgs(alpha, { configId: config.id, resourceId: origin.resourceId, to, on: server.resourceId }),
+      { timeoutMs: 40_000 },
+    );
+
+    expect(result).toMatchObject(countFiles(tree));
+    await expectTreeEquals(restoredPath(to, source), tree);
+  }, 90_000);
+
+  test('writes nothing outside the target', async () => {
+    const outside = await makeTempDir('outside');
+    const { source, config, snapshot: first } = await backedUpTree({ 'dir/secret.txt': uniqueContent(40) });
+    // The next snapshot holds `dir` as a symlink that leaves the tree.
+    await rm(path.join(source, 'dir'), { recursive: true });
+    await symlink(outside, path.join(source, 'dir'));
+    await backupUntilMatches(alpha, { configId: config.id, resourceId: laptop.resourceId, source });
+
+    // Restoring the symlink and then the older folder into one target must not follow the link.
+    const { to } = await restoreSnapshot(alpha, { configId: config.id, resourceId: laptop.resourceId });
+    const overLink = await alpha.cli(restoreArgs(alpha, { configId: config.id, resourceId: laptop.resourceId, snapshot: first.id, to }));
+    // A target whose first folder is a symlink to elsewhere must not be followed either.
+    const planted = await makeTempDir('planted');
+    const firstSegment = source.split('/')[1];
+    await symlink(outside, path.join(planted, firstSegment));
+    const throughPlanted = await alpha.cli(restoreArgs(alpha, { configId: config.id, resourceId: laptop.resourceId, snapshot: first.id, to: planted }));
+
+    expect(await readdir(outside), `outside after restores: ${overLink.stderr} ${throughPlanted.stderr}`).toEqual([]);
+  });
+
+  test('rejects unknown snapshot, resource and relative target', async () => {
+    const { config } = await backedUpTree({ 'x.txt': uniqueContent(5) });
+    const to = await makeTempDir('restore-refused');
+    const base = { configId: config.id, resourceId: laptop.resourceId, to };
+
+    const unknownSnapshot = await alpha.cli(restoreArgs(alpha, { ...base, snapshot: 999999 }));
+    const unknownOn = await alpha.cli(restoreArgs(alpha, { ...base, on: 999999 }));
+    const cwd = await makeTempDir('cli-cwd');
+    const relative = await alpha.cli(restoreArgs(alpha, { ...base, to: 'restored-here' }), { cwd });
+
+    expect(unknownSnapshot.code).toBe(errorCodes.notFound.exit);
+    expect(unknownSnapshot.stderr).toContain('999999');
+    expect(unknownOn.code).toBe(errorCodes.notFound.exit);
+    expect(unknownOn.stderr).toContain('999999');
+    expect(relative.code).toBe(errorCodes.invalidInput.exit);
+    expect(relative.stderr).toContain('restored-here');
+    expect(await readdir(to)).toEqual([]);
+    expect(await readdir(cwd)).toEqual([]);
+  });
+});
+
+describe('config for every resource', () => {
+  test('applies to each agent, also one enrolled later', async () => {
+    const source = await makeTempDir('shared-source');
+    await writeTree(source, { 'shared.txt': uniqueContent(64) });
+    const config = await addBackup(alpha, { name: 'company wide', paths: [source] });
+    deferCleanup(() => alpha.cli(['backup', 'delete', String(config.id), '--company', String(alpha.companyId)]));
+
+    await waitForSnapshots(alpha, config.id, laptop.resourceId, 1);
+    await waitForSnapshots(alpha, config.id, server.resourceId, 1);
+    const late = await enrollAgent(alpha, 'late');
+    const [lateSnapshot] = await waitForSnapshots(alpha, config.id, late.resourceId, 1);
+
+    expect(lateSnapshot).toMatchObject({ files: 1, bytes: 64 });
+  }, 90_000);
+});
