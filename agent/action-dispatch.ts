@@ -7,8 +7,8 @@ import { backupTask, restoreTask } from './run-tasks.ts';
 
 /**
  * Handles the actions the coordinator sends. Each handler is idempotent, because delivery is at
- * least once. A backup or restore action resolves when its run has ended, so its ack follows
- * the run; a config action resolves once the watcher set is updated.
+ * least once. A backup or restore action resolves when its run has ended, so its ack follows the
+ * run. A config action resolves once the watcher set is updated.
  */
 export class ActionDispatcher {
   private readonly context: AgentContext;
@@ -39,16 +39,22 @@ export class ActionDispatcher {
       case 'delete_config':
         await this.configs.drop(action.configId);
         return;
-      case 'backup':
-        await this.runs.backup(action.configId, action.runId, backupTask(this.context, action.runId, action.configId));
+      case 'backup': {
+        const { configId, runId } = action;
+        const task = backupTask(this.context, runId, configId, this.configs.backupHooks(configId));
+        await this.runs.backup(configId, runId, task);
         return;
+      }
       case 'restore':
         await this.runs.restore(action.runId, restoreTask(this.context, action.runId));
         return;
       default:
         // NOTE: sync and share actions are not implemented by this agent yet. Rejecting them
         // leaves them unacknowledged in the coordinator's outbox, so they are sent again later.
-        throw new SyncctlError('invalidInput', `This agent does not handle "${action.kind}" actions; the action stays in the coordinator's outbox.`);
+        throw new SyncctlError(
+          'invalidInput',
+          `This agent does not handle "${action.kind}" actions; the action stays in the coordinator's outbox.`,
+        );
     }
   }
 }
@@ -59,7 +65,9 @@ function describeAction(action: AgentAction): { kind: string; configId?: number;
     return { kind: action.kind, configId: action.config.id };
   }
   if (action.kind === 'delete_config') return { kind: action.kind, configId: action.configId };
-  if (action.kind === 'backup') return { kind: action.kind, configId: action.configId, runId: action.runId };
+  if (action.kind === 'backup') {
+    return { kind: action.kind, configId: action.configId, runId: action.runId };
+  }
   if (action.kind === 'restore') return { kind: action.kind, runId: action.runId };
   return { kind: action.kind };
 }

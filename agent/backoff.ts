@@ -1,9 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
 
 /**
- * Returns the wait before retry number `attempt` (0 for the first retry): `baseMs` doubling up to
- * `maxMs`, with jitter that picks a value between half and all of it, so that many agents
- * retrying after one coordinator restart spread out instead of arriving together.
+ * Returns the wait in ms before retry number `attempt` (0 for the first retry): `baseMs` doubling
+ * up to `maxMs`. Jitter picks a value between half and all of it, so that many agents retrying
+ * after one coordinator restart spread out instead of arriving together.
  */
 export function backoffDelayMs(attempt: number, baseMs: number, maxMs: number): number {
   const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));

@@ -41,14 +41,17 @@ export class ChangeReporter {
     this.rootsOf.delete(configId);
   }
 
-  /** Queues changes of a config and starts sending them. */
-  report(configId: number, changes: readonly PathChange[]): void {
-    if (changes.length === 0) return;
+  /**
+   * Queues changes of a config and sends them. The promise resolves once they are sent or, when
+   * sending failed, held for the next `flush`; it never rejects.
+   */
+  report(configId: number, changes: readonly PathChange[]): Promise<void> {
+    if (changes.length === 0) return Promise.resolve();
     const held = this.held.get(configId) ?? new Map<string, PathChange>();
     for (const change of changes) held.set(change.path, change);
     this.held.set(configId, held);
     if (held.size > maxHeldPaths) this.collapse(configId, held);
-    void this.send(configId);
+    return this.send(configId);
   }
 
   /** Sends whatever is held, for every config. */
@@ -61,10 +64,16 @@ export class ChangeReporter {
     if (roots.length === 0) return;
     held.clear();
     for (const root of roots) held.set(root, { path: root, kind: 'rescan' });
-    this.logger.warn({ configId, maxHeldPaths }, 'too many unsent changes; the next run walks the include roots');
+    this.logger.warn(
+      { configId, maxHeldPaths },
+      'too many unsent changes; the next run walks the include roots',
+    );
   }
 
-  /** Sends the config's held changes; one send per config runs at a time, and a later call follows it. */
+  /**
+   * Sends the config's held changes; one send per config runs at a time, and a later call follows
+   * it.
+   */
   private send(configId: number): Promise<void> {
     const previous = this.sending.get(configId) ?? Promise.resolve();
     const next = previous.then(() => this.sendHeld(configId));
@@ -84,11 +93,17 @@ export class ChangeReporter {
       await this.client.post('/agent/changes', { configId, changes }, { idempotent: true });
     } catch (error) {
       if (error instanceof SyncctlError && isRejection(error)) {
-        this.logger.warn({ configId, changes: changes.length, err: error }, 'coordinator rejected changes; dropped them');
+        this.logger.warn(
+          { configId, changes: changes.length, err: error },
+          'coordinator rejected changes; dropped them',
+        );
         this.held.delete(configId);
         return;
       }
-      this.logger.warn({ configId, held: held.size, err: error }, 'reporting changes failed; kept for the next reconnect');
+      this.logger.warn(
+        { configId, held: held.size, err: error },
+        'reporting changes failed; kept for the next reconnect',
+      );
       return;
     }
 
@@ -102,5 +117,10 @@ export class ChangeReporter {
 }
 
 function isRejection(error: SyncctlError): boolean {
-  return error.code === 'notFound' || error.code === 'forbidden' || error.code === 'conflict' || error.code === 'invalidInput';
+  return (
+    error.code === 'notFound' ||
+    error.code === 'forbidden' ||
+    error.code === 'conflict' ||
+    error.code === 'invalidInput'
+  );
 }

@@ -9,9 +9,14 @@ export interface WatchedConfig {
   config: AgentBackupConfig;
   filter: PathFilter;
   watcher: ConfigWatcher;
+  /**
+   * Include roots that came back or were replaced since the last commit. Their new files may
+   * match the old size and mtime, so the next backup hashes every file below them.
+   */
+  rehashRoots: Set<string>;
 }
 
-/** What `upsert` did: a new watcher, a watcher replaced for new paths, or paths unchanged. */
+/** The outcome of `upsert`: a new watcher, a watcher replaced for new paths, or unchanged paths. */
 export type UpsertOutcome = 'added' | 'pathsChanged' | 'unchanged';
 
 /**
@@ -21,7 +26,9 @@ export type UpsertOutcome = 'added' | 'pathsChanged' | 'unchanged';
 export class ConfigRegistry {
   private readonly context: AgentContext;
   private readonly configs = new Map<number, WatchedConfig>();
-  /** Tail of the queue that runs changes to the set one at a time, so no watcher is created twice. */
+  /**
+   * Tail of the queue that runs changes to the set one at a time, so no watcher is created twice.
+   */
   private changing: Promise<unknown> = Promise.resolve();
 
   constructor(context: AgentContext) {
@@ -36,12 +43,17 @@ export class ConfigRegistry {
     return [...this.configs.keys()];
   }
 
-  /** Adds a config, or updates it and replaces its watcher when its include or exclude paths changed. */
+  /**
+   * Adds a config, or updates it and replaces its watcher when its include or exclude paths
+   * changed.
+   */
   upsert(config: AgentBackupConfig): Promise<UpsertOutcome> {
     return this.serialize(() => this.upsertNow(config));
   }
 
-  /** Stops and forgets a config's watcher. Returns false when the config was not served. */
+  /**
+   * Stops a config's watcher and removes the config. Returns false when the config was not served.
+   */
   remove(configId: number): Promise<boolean> {
     return this.serialize(() => this.removeNow(configId));
   }
@@ -69,10 +81,14 @@ export class ConfigRegistry {
       excludePaths: config.excludePaths,
       alwaysExcluded: this.context.alwaysExcluded,
     });
-    const watcher = this.createWatcher(config.id, filter);
-    this.configs.set(config.id, { config, filter, watcher });
+    const rehashRoots = new Set<string>();
+    const watcher = this.createWatcher(config.id, filter, rehashRoots);
+    this.configs.set(config.id, { config, filter, watcher, rehashRoots });
     await watcher.start();
-    this.context.logger.info({ configId: config.id, paths: filter.roots, excludePaths: config.excludePaths }, 'watcher started');
+    this.context.logger.info(
+      { configId: config.id, paths: filter.roots, excludePaths: config.excludePaths },
+      'watcher started',
+    );
     return current === undefined ? 'added' : 'pathsChanged';
   }
 
@@ -85,19 +101,33 @@ export class ConfigRegistry {
     return true;
   }
 
-  private createWatcher(configId: number, filter: PathFilter): ConfigWatcher {
+  private createWatcher(
+    configId: number,
+    filter: PathFilter,
+    rehashRoots: Set<string>,
+  ): ConfigWatcher {
     const { logger } = this.context;
     const watcher = new ConfigWatcher(filter);
     watcher.on('changes', (changes) => this.context.reportChanges(configId, changes));
     watcher.on('root', (root, present) => {
-      if (present) logger.info({ configId, root }, 'include path is back; watching it again');
-      else logger.warn({ configId, root }, 'include path is missing; its backup is kept until it is back');
+      if (present) rehashRoots.add(root);
+      if (present) {
+        logger.info({ configId, root }, 'include path is back or was replaced; watching it again');
+      } else {
+        logger.warn(
+          { configId, root },
+          'include path is missing; its backup is kept until it is back',
+        );
+      }
     });
     watcher.on('error', (error) => {
       // Files that vanish between an event and chokidar's stat are normal while they come and go.
       const code = fsErrorCode(error);
-      if (code === 'ENOENT' || code === 'ENOTDIR') logger.debug({ configId, err: error }, 'watcher error');
-      else logger.warn({ configId, err: error }, 'watcher error');
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        logger.debug({ configId, err: error }, 'watcher error');
+      } else {
+        logger.warn({ configId, err: error }, 'watcher error');
+      }
     });
     return watcher;
   }

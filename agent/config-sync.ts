@@ -4,13 +4,13 @@ import type { AgentContext } from './agent-context.ts';
 import type { ChangeReporter } from './change-reporter.ts';
 import type { ConfigRegistry, UpsertOutcome } from './config-registry.ts';
 import type { RunQueue } from './run-queue.ts';
-import { backupTask } from './run-tasks.ts';
+import { backupTask, type BackupHooks } from './run-tasks.ts';
 import { loadSnapshotEntries } from './transfer/snapshot-manifest.ts';
 import { reconcileTree } from './watcher/reconcile.ts';
 
 /**
- * Keeps the agent's watchers and snapshots in step with the coordinator: after each connect it
- * fetches the configs, makes the watcher set match them, asks for a full push of each config
+ * Keeps the agent's watchers and snapshots in step with the coordinator. After each connect it
+ * fetches the configs, makes the watcher set match them, requests a full push of each config
  * without a snapshot, and reconciles the others with their last snapshot.
  */
 export class ConfigSync {
@@ -18,14 +18,62 @@ export class ConfigSync {
   private readonly registry: ConfigRegistry;
   private readonly runs: RunQueue;
   private readonly reporter: ChangeReporter;
+  private synchronizing: Promise<void> = Promise.resolve();
   private reconciling: Promise<void> = Promise.resolve();
-  private readonly reconcileQueued = new Set<number>();
+  /** The pending or running reconcile of each config, until it has ended. */
+  private readonly reconciles = new Map<number, Promise<void>>();
 
-  constructor(context: AgentContext, registry: ConfigRegistry, runs: RunQueue, reporter: ChangeReporter) {
+  constructor(
+    context: AgentContext,
+    registry: ConfigRegistry,
+    runs: RunQueue,
+    reporter: ChangeReporter,
+  ) {
     this.context = context;
     this.registry = registry;
     this.runs = runs;
     this.reporter = reporter;
+  }
+
+  /** Starts a synchronization after a connect, behind any synchronization still running. */
+  onConnected(): void {
+    this.synchronizing = this.synchronizing.then(() =>
+      this.syncAll().catch((error: unknown) => {
+        this.context.logger.error(
+          { resourceId: this.context.resourceId, err: error },
+          'synchronizing configs failed',
+        );
+      }),
+    );
+  }
+
+  /**
+   * Resolves once the synchronization after the last connect, and the config's reconcile, have
+   * ended and the changes found were sent, so that a backup run claimed next includes them.
+   */
+  async beforeBackup(configId: number): Promise<void> {
+    await this.synchronizing;
+    await this.reconciles.get(configId);
+  }
+
+  /**
+   * Returns the hooks of a backup run of the config: wait for its reconcile, rehash returned roots.
+   */
+  backupHooks(configId: number): BackupHooks {
+    return {
+      beforeClaim: () => this.beforeBackup(configId),
+      rehashRoots: () => [...(this.registry.get(configId)?.rehashRoots ?? [])],
+      committed: (rehashed) => {
+        const pending = this.registry.get(configId)?.rehashRoots;
+        for (const root of rehashed) pending?.delete(root);
+      },
+    };
+  }
+
+  /** Resolves once no synchronization or reconcile is running. */
+  async idle(): Promise<void> {
+    await this.synchronizing;
+    await this.reconciling;
   }
 
   /** Fetches `GET /agent/configs` and brings every config up to date. */
@@ -40,7 +88,10 @@ export class ConfigSync {
       this.reporter.setRoots(config.id, this.registry.get(config.id)!.filter.roots);
       await this.prepare(config, outcome, false);
     }
-    this.context.logger.info({ resourceId: this.context.resourceId, configs: backupConfigs.length }, 'configs synchronized');
+    this.context.logger.info(
+      { resourceId: this.context.resourceId, configs: backupConfigs.length },
+      'configs synchronized',
+    );
     await this.reporter.flush();
   }
 
@@ -51,7 +102,7 @@ export class ConfigSync {
     await this.prepare(config, outcome, pathsChanged);
   }
 
-  /** Stops serving a config: its watcher, unsent changes and cached manifest go. */
+  /** Stops serving a config and removes its watcher, its unsent changes and its cached manifest. */
   async drop(configId: number): Promise<void> {
     await this.registry.remove(configId);
     this.reporter.forget(configId);
@@ -59,10 +110,14 @@ export class ConfigSync {
   }
 
   /**
-   * Asks for a full push when the config has no snapshot or its paths changed, because the new
-   * paths must be backed up whole; otherwise queues a reconcile with the last snapshot.
+   * Requests a full push when the config has no snapshot or its paths changed, because new paths
+   * must be backed up whole. Otherwise queues a reconcile with the last snapshot.
    */
-  private async prepare(config: AgentBackupConfig, outcome: UpsertOutcome, pathsChanged: boolean): Promise<void> {
+  private async prepare(
+    config: AgentBackupConfig,
+    outcome: UpsertOutcome,
+    pathsChanged: boolean,
+  ): Promise<void> {
     if (outcome === 'pathsChanged' || pathsChanged) {
       await this.requestFullRun(config);
       return;
@@ -83,23 +138,33 @@ export class ConfigSync {
     );
     this.context.logger.info({ configId: config.id, runId }, 'full backup requested');
     // The coordinator also sends a backup action for this run; the run queue runs it once.
-    this.runs.backup(config.id, runId, backupTask(this.context, runId, config.id)).catch((error: unknown) => {
-      this.context.logger.error({ configId: config.id, runId, err: error }, 'full backup could not start');
+    const task = backupTask(this.context, runId, config.id, this.backupHooks(config.id));
+    this.runs.backup(config.id, runId, task).catch((error: unknown) => {
+      this.context.logger.error(
+        { configId: config.id, runId, err: error },
+        'full backup could not start',
+      );
     });
   }
 
-  /** Queues a reconcile of the config; reconciles run one at a time, and a config waits at most once. */
+  /**
+   * Queues a reconcile of the config unless one is waiting or running. Reconciles run one at a
+   * time.
+   */
   private queueReconcile(config: AgentBackupConfig): void {
-    if (this.reconcileQueued.has(config.id)) return;
-    this.reconcileQueued.add(config.id);
-    this.reconciling = this.reconciling.then(async () => {
-      this.reconcileQueued.delete(config.id);
+    if (this.reconciles.has(config.id)) return;
+
+    const done = this.reconciling.then(async () => {
       try {
         await this.reconcile(config.id);
       } catch (error) {
         this.context.logger.error({ configId: config.id, err: error }, 'reconcile failed');
+      } finally {
+        this.reconciles.delete(config.id);
       }
     });
+    this.reconciles.set(config.id, done);
+    this.reconciling = done;
   }
 
   private async reconcile(configId: number): Promise<void> {
@@ -116,7 +181,7 @@ export class ConfigSync {
     const result = await reconcileTree(watched.filter, snapshot);
     if (this.registry.get(configId) !== watched) return;
 
-    this.reporter.report(configId, result.changes);
+    await this.reporter.report(configId, result.changes);
     this.context.logger.info(
       {
         configId,

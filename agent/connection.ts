@@ -1,9 +1,14 @@
 import WebSocket from 'ws';
 import type { Logger } from '../src/logger.ts';
-import { agentSocketPath, type AgentAction, type AgentMessage, type ServerMessage } from '../src/protocol/actions.ts';
+import {
+  agentSocketPath,
+  type AgentAction,
+  type AgentMessage,
+  type ServerMessage,
+} from '../src/protocol/actions.ts';
 import { backoffDelayMs } from './backoff.ts';
 
-/** Heartbeat interval assumed until the coordinator's `hello` says otherwise. */
+/** Heartbeat interval in ms assumed until the coordinator's `hello` sets one. */
 const defaultHeartbeatMs = 30_000;
 
 /** A connection silent for this many heartbeat intervals is treated as dead. */
@@ -20,17 +25,17 @@ export interface AgentConnectionOptions {
   /** Runs after each `hello`, that is after every connect and reconnect. */
   onConnected(): void;
   /**
-   * Handles one action; the action is acknowledged once the promise resolves. A rejected
-   * promise leaves it unacknowledged, so that the coordinator sends it again after a reconnect.
+   * Handles one action, which is acknowledged once the promise resolves. A rejected promise leaves
+   * it unacknowledged, so that the coordinator sends it again after a reconnect.
    */
   handleAction(actionId: number, action: AgentAction): Promise<void>;
 }
 
 /**
  * The agent's websocket to `/agent/ws`. It reconnects with jittered exponential backoff (0.5 s
- * doubling to 30 s), terminates a connection that sent no message or ping for three heartbeat
- * intervals, acknowledges each action after handling it, and handles each action id at most once
- * per process: a redelivered id is only acknowledged again, once its first handling finished.
+ * doubling to 30 s) and terminates a connection that sent no message or ping for three heartbeat
+ * intervals. Each action is acknowledged after it was handled. An action id is handled at most
+ * once per process, so a redelivered id is only acknowledged again once its first handling ends.
  */
 export class AgentConnection {
   private readonly options: AgentConnectionOptions;
@@ -84,7 +89,10 @@ export class AgentConnection {
       this.receive(data.toString());
     });
     socket.on('error', (error) => {
-      this.options.logger.warn({ resourceId: this.options.resourceId, err: error }, 'coordinator connection error');
+      this.options.logger.warn(
+        { resourceId: this.options.resourceId, err: error },
+        'coordinator connection error',
+      );
     });
     socket.on('close', (code, reason) => this.closed(socket, code, reason.toString()));
   }
@@ -94,7 +102,10 @@ export class AgentConnection {
     try {
       message = JSON.parse(text) as ServerMessage;
     } catch {
-      this.options.logger.warn({ resourceId: this.options.resourceId }, 'coordinator sent a message that is not JSON');
+      this.options.logger.warn(
+        { resourceId: this.options.resourceId },
+        'coordinator sent a message that is not JSON',
+      );
       return;
     }
 
@@ -103,7 +114,10 @@ export class AgentConnection {
       this.attempt = 0;
       this.connected = true;
       this.resetWatchdog();
-      this.options.logger.info({ resourceId: this.options.resourceId, heartbeatMs: this.heartbeatMs }, 'agent connected');
+      this.options.logger.info(
+        { resourceId: this.options.resourceId, heartbeatMs: this.heartbeatMs },
+        'agent connected',
+      );
       this.options.onConnected();
       return;
     }

@@ -11,6 +11,19 @@ export interface CoordinatorClientOptions {
   timeoutMs?: number;
   /** Maximum number of attempts of a retried request. */
   maxAttempts?: number;
+  /** Receives each retry before its wait, so that the caller can log it. */
+  onRetry?: (retry: RetryInfo) => void;
+}
+
+/** One retry of a request: what failed and how long the client waits before the next attempt. */
+export interface RetryInfo {
+  method: string;
+  path: string;
+  /** Number of the failed attempt, starting at 1. */
+  attempt: number;
+  delayMs: number;
+  /** The HTTP status, or the failure such as "ECONNREFUSED" when no response arrived. */
+  reason: string;
 }
 
 export interface RequestOptions {
@@ -37,12 +50,14 @@ export class CoordinatorClient {
   private readonly token: string | undefined;
   private readonly timeoutMs: number;
   private readonly maxAttempts: number;
+  private readonly onRetry: (retry: RetryInfo) => void;
 
   constructor(options: CoordinatorClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.token = options.token;
     this.timeoutMs = options.timeoutMs ?? 60_000;
     this.maxAttempts = options.maxAttempts ?? 5;
+    this.onRetry = options.onRetry ?? (() => undefined);
   }
 
   async get<T>(path: string, options: RequestOptions = {}): Promise<T> {
@@ -53,8 +68,15 @@ export class CoordinatorClient {
     return this.request<T>('POST', path, body, options);
   }
 
-  /** Sends one request, retrying as `options.idempotent` allows, and returns the parsed JSON body. */
-  async request<T>(method: string, path: string, body: unknown, options: RequestOptions): Promise<T> {
+  /**
+   * Sends one request, retrying as `options.idempotent` allows, and returns the parsed JSON body.
+   */
+  async request<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    options: RequestOptions,
+  ): Promise<T> {
     for (let attempt = 0; ; attempt += 1) {
       const isLastAttempt = attempt + 1 >= (options.maxAttempts ?? this.maxAttempts);
       let response: Response;
@@ -65,21 +87,38 @@ export class CoordinatorClient {
         if (isLastAttempt || !canRetryFailure(error, options.idempotent === true)) {
           throw this.unreachable(method, path, error);
         }
-        await sleep(backoffDelayMs(attempt, 500, 8000), options.signal);
+        await this.waitBeforeRetry(method, path, attempt, describeFetchFailure(error), options);
         continue;
       }
 
       if (response.ok) return (await readJson(response)) as T;
       if (!isLastAttempt && options.idempotent === true && retriedStatuses.has(response.status)) {
         await response.body?.cancel();
-        await sleep(backoffDelayMs(attempt, 500, 8000), options.signal);
+        await this.waitBeforeRetry(method, path, attempt, `HTTP ${response.status}`, options);
         continue;
       }
       throw await errorFromResponse(method, path, response);
     }
   }
 
-  private async send(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<Response> {
+  private async waitBeforeRetry(
+    method: string,
+    path: string,
+    attempt: number,
+    reason: string,
+    options: RequestOptions,
+  ): Promise<void> {
+    const delayMs = Math.round(backoffDelayMs(attempt, 500, 8000));
+    this.onRetry({ method, path, attempt: attempt + 1, delayMs, reason });
+    await sleep(delayMs, options.signal);
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    body: unknown,
+    signal?: AbortSignal,
+  ): Promise<Response> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -131,7 +170,11 @@ async function readJson(response: Response): Promise<unknown> {
 }
 
 /** Maps an error response to a SyncctlError, using the body's code when it has one. */
-export async function errorFromResponse(method: string, path: string, response: Response): Promise<SyncctlError> {
+export async function errorFromResponse(
+  method: string,
+  path: string,
+  response: Response,
+): Promise<SyncctlError> {
   const text = await response.text().catch(() => '');
   try {
     const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };

@@ -2,7 +2,11 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../src/logger.ts';
-import { companyIdFromInstallerName, installerSchema, type Installer } from '../src/protocol/company.ts';
+import {
+  companyIdFromInstallerName,
+  installerSchema,
+  type Installer,
+} from '../src/protocol/company.ts';
 import { invalidInput } from '../src/protocol/errors.ts';
 import type { RegisterResourceResult } from '../src/protocol/resource.ts';
 import { CoordinatorClient } from './coordinator-client.ts';
@@ -13,7 +17,7 @@ import { readStateFile, stateFilePath, writeStateFile, type AgentState } from '.
 const downloadHint = 'Download it again with "syncctl company installer --company ID --out DIR".';
 
 /**
- * Reads and checks an installer file: its name must carry a company id
+ * Reads and validates an installer file. Its name must carry a company id
  * (`syncctl-agent-company-19.json`) equal to the `companyId` it contains.
  */
 export async function readInstaller(installerPath: string): Promise<Installer> {
@@ -29,7 +33,9 @@ export async function readInstaller(installerPath: string): Promise<Installer> {
   try {
     text = await fs.readFile(installerPath, 'utf8');
   } catch (error) {
-    if (isNotFound(error)) throw invalidInput(`Installer file ${installerPath} not found. ${downloadHint}`);
+    if (isNotFound(error)) {
+      throw invalidInput(`Installer file ${installerPath} not found. ${downloadHint}`);
+    }
     throw error;
   }
 
@@ -68,7 +74,8 @@ export interface LoadStateOptions {
  */
 export async function loadOrEnroll(options: LoadStateOptions): Promise<AgentState> {
   const saved = await readStateFile(options.stateDir);
-  const installer = options.installerPath === undefined ? null : await readInstaller(options.installerPath);
+  const installer =
+    options.installerPath === undefined ? null : await readInstaller(options.installerPath);
 
   if (saved !== null) {
     if (installer !== null) checkInstallerMatches(saved, installer, options);
@@ -82,7 +89,11 @@ export async function loadOrEnroll(options: LoadStateOptions): Promise<AgentStat
   return enroll(installer, options);
 }
 
-function checkInstallerMatches(saved: AgentState, installer: Installer, options: LoadStateOptions): void {
+function checkInstallerMatches(
+  saved: AgentState,
+  installer: Installer,
+  options: LoadStateOptions,
+): void {
   if (installer.companyId === saved.companyId) return;
   throw invalidInput(
     `Installer ${options.installerPath} is for company ${installer.companyId}, but the agent in ${options.stateDir} is enrolled in company ${saved.companyId} as resource ${saved.resourceId}. Leave out --installer, or pass another --state-dir to enroll a second agent.`,
@@ -91,7 +102,10 @@ function checkInstallerMatches(saved: AgentState, installer: Installer, options:
 
 async function enroll(installer: Installer, options: LoadStateOptions): Promise<AgentState> {
   const name = options.name ?? os.hostname();
-  const client = new CoordinatorClient({ baseUrl: installer.coordinatorUrl });
+  const client = new CoordinatorClient({
+    baseUrl: installer.coordinatorUrl,
+    onRetry: (retry) => options.logger.warn(retry, 'enrollment request failed; retrying'),
+  });
   const registered = await client.post<RegisterResourceResult>('/resource/register', {
     companyId: installer.companyId,
     enrollmentSecret: installer.enrollmentSecret,
@@ -109,7 +123,12 @@ async function enroll(installer: Installer, options: LoadStateOptions): Promise<
   };
   await writeStateFile(options.stateDir, state);
   options.logger.info(
-    { resourceId: state.resourceId, companyId: state.companyId, coordinatorUrl: state.coordinatorUrl, name },
+    {
+      resourceId: state.resourceId,
+      companyId: state.companyId,
+      coordinatorUrl: state.coordinatorUrl,
+      name,
+    },
     'agent enrolled',
   );
   return state;

@@ -5,7 +5,10 @@ export function fsErrorCode(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-/** True for the error of a path that does not exist (`ENOENT`, or `ENOTDIR` for a parent that is a file). */
+/**
+ * True for the error of a path that does not exist (`ENOENT`, or `ENOTDIR` for a parent that is a
+ * file).
+ */
 export function isNotFound(error: unknown): boolean {
   const code = fsErrorCode(error);
   return code === 'ENOENT' || code === 'ENOTDIR';

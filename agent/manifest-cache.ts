@@ -4,8 +4,9 @@ import path from 'node:path';
 import { openManifestFile } from './transfer/manifest-file.ts';
 
 /**
- * The last committed manifest of each config, kept in `<stateDir>/manifests/` so that a reconcile
- * or an incremental run needs no download, and the agent's scratch folder `<stateDir>/tmp/`.
+ * The local cache of the last committed manifest of each config, in `<stateDir>/manifests/`, so
+ * that a reconcile or an incremental run needs no download. It also manages the agent's scratch
+ * folder `<stateDir>/tmp/`.
  */
 export class ManifestCache {
   private readonly manifestFolder: string;

@@ -12,7 +12,9 @@ import { ManifestCache } from './manifest-cache.ts';
 import { RunQueue } from './run-queue.ts';
 
 export interface AgentOptions {
-  /** The installer file `syncctl-agent-company-<id>.json`; needed only until the agent is enrolled. */
+  /**
+   * The installer file `syncctl-agent-company-<id>.json`; needed only until the agent is enrolled.
+   */
   installerPath?: string;
   /** Folder of the state file, the manifest cache and scratch files; created with mode 0700. */
   stateDir: string;
@@ -23,13 +25,16 @@ export interface AgentOptions {
 
 export interface RunningAgent {
   resourceId: number;
-  /** Disconnects, aborts running backups and restores (each is marked failed), and stops the watchers. */
+  /**
+   * Disconnects, aborts running backups and restores (each is marked failed), and stops the
+   * watchers.
+   */
   stop(): Promise<void>;
 }
 
 /**
- * Starts an agent: enrolls it with the installer if its state folder holds no state yet, then
- * connects to the coordinator and serves its backup configs until `stop`. A coordinator that
+ * Starts an agent. It enrolls with the installer if its state folder contains no state file yet,
+ * then connects to the coordinator and serves its backup configs until `stop`. A coordinator that
  * cannot be reached after enrollment is retried in the background. Throws a SyncctlError with
  * code invalidInput for an invalid installer or state file.
  */
@@ -39,44 +44,47 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   logger.info({ stateDir }, 'agent starting');
 
   const state = await loadOrEnroll({ ...options, stateDir });
-  const client = new CoordinatorClient({ baseUrl: state.coordinatorUrl, token: state.token });
+  const client = new CoordinatorClient({
+    baseUrl: state.coordinatorUrl,
+    token: state.token,
+    onRetry: (retry) => logger.warn(retry, 'coordinator request failed; retrying'),
+  });
   const manifests = new ManifestCache(stateDir);
   await manifests.prepare();
 
   const reporter = new ChangeReporter(client, logger);
   const context: AgentContext = {
     client,
+    token: state.token,
     resourceId: state.resourceId,
     companyId: state.companyId,
     stateDir,
     manifests,
     logger,
     alwaysExcluded: [stateDir],
-    reportChanges: (configId, changes) => reporter.report(configId, changes),
+    reportChanges: (configId, changes) => void reporter.report(configId, changes),
   };
   const registry = new ConfigRegistry(context);
   const runs = new RunQueue();
   const sync = new ConfigSync(context, registry, runs, reporter);
   const dispatcher = new ActionDispatcher(context, sync, runs);
 
-  let syncing: Promise<void> = Promise.resolve();
   const connection = new AgentConnection({
     coordinatorUrl: state.coordinatorUrl,
     token: state.token,
     resourceId: state.resourceId,
     logger,
-    onConnected: () => {
-      syncing = syncing.then(() =>
-        sync.syncAll().catch((error: unknown) => {
-          logger.error({ resourceId: state.resourceId, err: error }, 'synchronizing configs failed');
-        }),
-      );
-    },
+    onConnected: () => sync.onConnected(),
     handleAction: (actionId, action) => dispatcher.handle(actionId, action),
   });
   connection.start();
   logger.info(
-    { resourceId: state.resourceId, companyId: state.companyId, coordinatorUrl: state.coordinatorUrl, name: state.name },
+    {
+      resourceId: state.resourceId,
+      companyId: state.companyId,
+      coordinatorUrl: state.coordinatorUrl,
+      name: state.name,
+    },
     'agent started',
   );
 
@@ -84,7 +92,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   async function stopAgent(): Promise<void> {
     await connection.stop();
     await runs.stop();
-    await syncing;
+    await sync.idle();
     await registry.closeAll();
     logger.info({ resourceId: state.resourceId }, 'agent stopped');
   }

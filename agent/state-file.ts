@@ -20,7 +20,9 @@ export function stateFilePath(stateDir: string): string {
   return path.join(stateDir, 'state.json');
 }
 
-/** Reads the state file, or returns null when there is none. Throws invalidInput when it is damaged. */
+/**
+ * Reads the state file, or returns null when there is none. Throws invalidInput when it is damaged.
+ */
 export async function readStateFile(stateDir: string): Promise<AgentState | null> {
   const filePath = stateFilePath(stateDir);
   let text: string;
@@ -48,7 +50,7 @@ export async function readStateFile(stateDir: string): Promise<AgentState | null
 
 /**
  * Writes the state file atomically with mode 0600, in a state folder created with mode 0700,
- * because the file holds the resource token.
+ * because the file contains the resource token.
  */
 export async function writeStateFile(stateDir: string, state: AgentState): Promise<void> {
   await fs.mkdir(stateDir, { recursive: true, mode: 0o700 });

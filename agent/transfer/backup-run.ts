@@ -18,23 +18,36 @@ export interface BackupRunResult extends RunProgress {
   warnings: string[];
 }
 
+export interface BackupRunOptions {
+  /** Paths below which every file is hashed again; see `BuildTreeOptions.rehashBelow`. */
+  rehashBelow?: readonly string[];
+}
+
 /**
  * Runs one backup: claims the run, builds the tree from the base snapshot and the changed paths
  * (or a full walk), uploads the contents the bucket lacks, uploads the manifest and commits. Any
  * error fails the run on the coordinator; nothing is thrown except when claiming fails.
  */
-export async function runBackup(context: AgentContext, runId: number, signal: AbortSignal): Promise<BackupRunResult> {
+export async function runBackup(
+  context: AgentContext,
+  runId: number,
+  signal: AbortSignal,
+  options: BackupRunOptions = {},
+): Promise<BackupRunResult> {
   const start = await claimBackupRun(context, runId, signal);
   const { config } = start;
   const logFields = { runId, configId: config.id, snapshotId: start.snapshotId };
-  context.logger.info({ ...logFields, full: start.full, changedPaths: start.changedPaths.length }, 'backup run started');
+  context.logger.info(
+    { ...logFields, full: start.full, changedPaths: start.changedPaths.length },
+    'backup run started',
+  );
 
   const progress = new RunProgressReporter(context.client, runId, (error) =>
     context.logger.debug({ ...logFields, err: error }, 'progress report failed'),
   );
   try {
     const base = await loadBase(context, start, signal);
-    const tree = await buildTree(context, start, base);
+    const tree = await buildTree(context, start, base, options);
     progress.add(countFiles(tree.entries));
 
     const newBlobs = await uploadContents({
@@ -49,13 +62,22 @@ export async function runBackup(context: AgentContext, runId: number, signal: Ab
     });
     await progress.stop();
 
-    const result = await commitSnapshot(context, start, base === null ? null : start.base!.snapshotId, tree, {
-      newBlobs,
-      progress,
-      signal,
-    });
+    const result = await commitSnapshot(
+      context,
+      start,
+      base === null ? null : start.base!.snapshotId,
+      tree,
+      {
+        newBlobs,
+        progress,
+        signal,
+      },
+    );
     if (tree.retry.length > 0) context.reportChanges(config.id, tree.retry);
-    context.logger.info({ ...logFields, ...result, warnings: result.warnings.length }, 'backup run finished');
+    context.logger.info(
+      { ...logFields, ...result, warnings: result.warnings.length },
+      'backup run finished',
+    );
     return { status: 'completed', snapshotId: start.snapshotId, ...result };
   } catch (error) {
     await progress.stop();
@@ -65,10 +87,16 @@ export async function runBackup(context: AgentContext, runId: number, signal: Ab
   }
 }
 
-async function claimBackupRun(context: AgentContext, runId: number, signal: AbortSignal): Promise<BackupRunStart> {
+async function claimBackupRun(
+  context: AgentContext,
+  runId: number,
+  signal: AbortSignal,
+): Promise<BackupRunStart> {
   const start = await context.client.post<RunStart>(`/agent/runs/${runId}/start`, {}, { signal });
   if (start.kind !== 'backup') {
-    throw new Error(`Internal error: run ${runId} was sent as a backup but the coordinator started it as a ${start.kind}.`);
+    throw new Error(
+      `Internal error: run ${runId} was sent as a backup but the coordinator started it as a ${start.kind}.`,
+    );
   }
   return start;
 }
@@ -96,6 +124,7 @@ async function buildTree(
   context: AgentContext,
   start: BackupRunStart,
   base: Map<string, ManifestEntry> | null,
+  options: BackupRunOptions,
 ): Promise<BackupTree> {
   const filter = createPathFilter({
     includePaths: start.config.includePaths,
@@ -108,6 +137,7 @@ async function buildTree(
     base,
     examine: full ? filter.roots : start.changedPaths,
     reuseExaminedHashes: full,
+    rehashBelow: options.rehashBelow,
   });
 }
 
@@ -137,7 +167,7 @@ async function commitSnapshot(
     includePaths: config.includePaths,
     excludePaths: config.excludePaths,
   };
-  const sorted = [...tree.entries.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const sorted = [...tree.entries.values()].sort(compareByPath);
   const manifestPath = context.manifests.temporaryPath(`manifest-${start.snapshotId}`);
 
   try {
@@ -150,7 +180,14 @@ async function commitSnapshot(
     const warnings = limitWarnings(tree.warnings);
     await context.client.post(
       `/agent/runs/${start.runId}/commit`,
-      { manifestKey: start.manifestKey, ...totals, filesUploaded, bytesUploaded, newBlobs: input.newBlobs, warnings },
+      {
+        manifestKey: start.manifestKey,
+        ...totals,
+        filesUploaded,
+        bytesUploaded,
+        newBlobs: input.newBlobs,
+        warnings,
+      },
       { signal: input.signal },
     );
     await context.manifests.store(config.id, manifestPath);
@@ -158,6 +195,13 @@ async function commitSnapshot(
   } finally {
     await fs.rm(manifestPath, { force: true });
   }
+}
+
+/** Orders entries by path in JavaScript string order, the order manifests are written in. */
+function compareByPath(a: ManifestEntry, b: ManifestEntry): number {
+  if (a.path < b.path) return -1;
+  if (a.path > b.path) return 1;
+  return 0;
 }
 
 function countFiles(entries: ReadonlyMap<string, ManifestEntry>): { files: number; bytes: number } {

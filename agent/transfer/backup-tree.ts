@@ -35,6 +35,11 @@ export interface BuildTreeOptions {
    * the base entry. Files found by walking a folder keep it on that condition in any case.
    */
   reuseExaminedHashes: boolean;
+  /**
+   * Paths below which no base hash is reused, such as an include root that vanished and came
+   * back: its files may have new contents with the old size and mtime.
+   */
+  rehashBelow?: readonly string[];
 }
 
 /**
@@ -55,7 +60,10 @@ export async function buildBackupTree(options: BuildTreeOptions): Promise<Backup
   return tree;
 }
 
-/** Sorts and deduplicates the examined paths, adds include roots the base lacks, drops others. */
+/**
+ * Sorts and deduplicates the examined paths, adds include roots the base lacks, drops excluded
+ * paths.
+ */
 function examinedPaths(options: BuildTreeOptions): string[] {
   const { filter, base } = options;
   let candidates = options.examine.map(normalizeAbsolute);
@@ -84,6 +92,13 @@ class TreeBuilder {
     const root = this.options.filter.rootOf(examined)!;
     if ((await this.checkRoot(root)) !== 'present') return;
 
+    await this.examinePath(root, examined);
+    // Adding or removing an entry changes its folder's mtime, and the watcher reports only the
+    // entry.
+    if (examined !== root) await this.refreshFolder(path.dirname(examined));
+  }
+
+  private async examinePath(root: string, examined: string): Promise<void> {
     const stats = await this.lstatOrWarn(examined);
     if (stats === 'missing') {
       this.removeAt(examined);
@@ -107,6 +122,17 @@ class TreeBuilder {
     await this.walkFolder(examined);
   }
 
+  /** Updates the mode and mtime of a folder entry of the tree from disk, unless it was walked. */
+  private async refreshFolder(folder: string): Promise<void> {
+    const entry = this.tree.entries.get(folder);
+    if (entry === undefined || entry.type !== 'dir') return;
+    if (this.walkedFolders.some((walked) => isSameOrInside(walked, folder))) return;
+
+    const stats = await this.lstatOrWarn(folder);
+    if (stats === 'missing' || stats === 'unreadable' || !stats.isDirectory()) return;
+    this.tree.entries.set(folder, { ...entry, mode: stats.mode & 0o7777, mtimeMs: stats.mtimeMs });
+  }
+
   private async checkRoot(root: string): Promise<'present' | 'missing' | 'unreadable'> {
     const known = this.rootState.get(root);
     if (known !== undefined) return known;
@@ -127,7 +153,11 @@ class TreeBuilder {
   /** Adds entries for folders between the root and `examined` that the tree lacks. */
   private async addAncestors(root: string, examined: string): Promise<boolean> {
     const missing: string[] = [];
-    for (let folder = path.dirname(examined); isSameOrInside(root, folder); folder = path.dirname(folder)) {
+    for (
+      let folder = path.dirname(examined);
+      isSameOrInside(root, folder);
+      folder = path.dirname(folder)
+    ) {
       if (this.tree.entries.has(folder)) break;
       missing.unshift(folder);
       if (folder === root) break;
@@ -162,7 +192,9 @@ class TreeBuilder {
     }
 
     for (const entryPath of [...this.tree.entries.keys()]) {
-      if (entryPath === folder || seen.has(entryPath) || !isSameOrInside(folder, entryPath)) continue;
+      if (entryPath === folder || seen.has(entryPath) || !isSameOrInside(folder, entryPath)) {
+        continue;
+      }
       if (kept.some((keptPath) => isSameOrInside(keptPath, entryPath))) continue;
       this.tree.entries.delete(entryPath);
     }
@@ -174,7 +206,10 @@ class TreeBuilder {
       return;
     }
     const before = this.options.base?.get(entry.path);
-    if (mayReuseHash && before !== undefined && sameFileState(before, entry)) {
+    const mustRehash = (this.options.rehashBelow ?? []).some((folder) =>
+      isSameOrInside(folder, entry.path),
+    );
+    if (mayReuseHash && !mustRehash && before !== undefined && sameFileState(before, entry)) {
       this.tree.entries.set(entry.path, { ...entry, hash: before.hash, blob: before.blob });
       return;
     }
@@ -196,7 +231,10 @@ class TreeBuilder {
     }
   }
 
-  private async entryOrWarn(absolutePath: string, stats: Stats): Promise<LocalEntry | null | 'unreadable'> {
+  private async entryOrWarn(
+    absolutePath: string,
+    stats: Stats,
+  ): Promise<LocalEntry | null | 'unreadable'> {
     try {
       return await entryFromStats(absolutePath, stats);
     } catch (error) {

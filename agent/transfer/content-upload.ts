@@ -39,6 +39,7 @@ export async function uploadContents(options: ContentUploadOptions): Promise<Blo
   const { client, signal } = options;
   const knownLocations = locationsByHash(options.base);
   const newBlobs: BlobLocation[] = [];
+  const uploadedObjects = new Map<string, BlobLocation>();
   const waitingForPack = new Map<string, Array<{ path: string; content: HashedObject }>>();
   const packs = new PackWriter(async (key, bytes) => {
     const url = await signPutUrl(client, key, signal);
@@ -57,23 +58,39 @@ export async function uploadContents(options: ContentUploadOptions): Promise<Blo
 
   for await (const batch of readBatches(options)) {
     signal.throwIfAborted();
-    const missing = await findMissingBlobs(client, batch.map((read) => read.content.hash), signal);
+    const missing = await findMissingBlobs(
+      client,
+      batch.map((read) => read.content.hash),
+      signal,
+    );
 
     for (const read of batch) {
       const { hash } = read.content;
       if (read.kind === 'large') {
-        await storeLarge(options, read, missing.has(hash), newBlobs);
+        const uploaded = uploadedObjects.get(hash);
+        if (uploaded !== undefined) {
+          setContent(options.entries, read.path, read.content, uploaded);
+          continue;
+        }
+        const stored = await storeLarge(options, read, missing.has(hash));
+        if (stored?.uploaded === true) {
+          uploadedObjects.set(stored.location.hash, stored.location);
+          newBlobs.push(stored.location);
+        }
         continue;
       }
 
-      const location = packs.locationOf(hash) ?? (missing.has(hash) ? undefined : knownLocations.get(hash));
+      const location =
+        packs.locationOf(hash) ?? (missing.has(hash) ? undefined : knownLocations.get(hash));
       if (location !== undefined) {
         setContent(options.entries, read.path, read.content, location);
         continue;
       }
 
       // The bucket lacks the content, or has it at a location this agent does not know.
-      if (!packs.has(hash)) options.progress.add({ filesUploaded: 1, bytesUploaded: read.bytes.length });
+      if (!packs.has(hash)) {
+        options.progress.add({ filesUploaded: 1, bytesUploaded: read.bytes.length });
+      }
       const waiting = waitingForPack.get(hash) ?? [];
       waiting.push({ path: read.path, content: read.content });
       waitingForPack.set(hash, waiting);
@@ -85,16 +102,21 @@ export async function uploadContents(options: ContentUploadOptions): Promise<Blo
   return newBlobs;
 }
 
+/**
+ * Stores a large file's content as an object unless the bucket has it, and sets its entry.
+ * Returns the object's location and whether this call uploaded it, or null when the file is left
+ * for the next run.
+ */
 async function storeLarge(
   options: ContentUploadOptions,
   read: Extract<ReadContent, { kind: 'large' }>,
   isMissing: boolean,
-  newBlobs: BlobLocation[],
-): Promise<void> {
+): Promise<{ location: BlobLocation; uploaded: boolean } | null> {
   const { hash, size } = read.content;
   if (!isMissing) {
-    setContent(options.entries, read.path, read.content, { hash, key: objectKey(hash), offset: 0, length: size });
-    return;
+    const location = { hash, key: objectKey(hash), offset: 0, length: size };
+    setContent(options.entries, read.path, read.content, location);
+    return { location, uploaded: false };
   }
 
   let result;
@@ -103,18 +125,18 @@ async function storeLarge(
   } catch (error) {
     if (fsErrorCode(error) === undefined) throw error;
     leaveForNextRun(options, read.path, error);
-    return;
+    return null;
   }
   if (result.status === 'unstable') {
     leaveForNextRun(options, read.path, result.reason);
-    return;
+    return null;
   }
 
   setContent(options.entries, read.path, result.content, result.location);
   if (result.uploaded) {
-    newBlobs.push(result.location);
     options.progress.add({ filesUploaded: 1, bytesUploaded: result.content.size });
   }
+  return { location: result.location, uploaded: result.uploaded };
 }
 
 /** Reads the files to hash, yielding batches bounded by count and by buffered bytes. */
@@ -141,7 +163,10 @@ async function* readBatches(options: ContentUploadOptions): AsyncGenerator<ReadC
  * Reads one file: whole into memory below 1 MiB, else hashed as a stream. A file that changed
  * during the read is read once more. Returns null when the file is left as its base entry.
  */
-async function readContent(options: ContentUploadOptions, filePath: string): Promise<ReadContent | null> {
+async function readContent(
+  options: ContentUploadOptions,
+  filePath: string,
+): Promise<ReadContent | null> {
   try {
     for (let attempt = 0; attempt < 2; attempt += 1) {
       const stats = await fs.lstat(filePath);
@@ -156,7 +181,11 @@ async function readContent(options: ContentUploadOptions, filePath: string): Pro
 
       const large = await hashFile(filePath);
       if (changedDuringRead(large, large.size)) continue;
-      return { kind: 'large', path: filePath, content: { hash: large.hash, size: large.size, ...stateOf(large.before) } };
+      return {
+        kind: 'large',
+        path: filePath,
+        content: { hash: large.hash, size: large.size, ...stateOf(large.before) },
+      };
     }
   } catch (error) {
     if (fsErrorCode(error) === undefined) throw error;
@@ -183,8 +212,11 @@ function leaveForNextRun(options: ContentUploadOptions, filePath: string, reason
 
   if (isNotFound(reason)) return;
   const why = typeof reason === 'string' ? reason : describeError(reason);
-  const outcome = before !== undefined ? 'its earlier backup is kept' : 'it is not in this snapshot';
-  options.warnings.push(`Cannot back up ${filePath}: ${why}; ${outcome} and the next run tries again.`);
+  const outcome =
+    before !== undefined ? 'its earlier backup is kept' : 'it is not in this snapshot';
+  options.warnings.push(
+    `Cannot back up ${filePath}: ${why}; ${outcome} and the next run tries again.`,
+  );
 }
 
 function setContent(
@@ -198,7 +230,9 @@ function setContent(
   entries.set(filePath, { ...entry, ...content, blob: location });
 }
 
-function locationsByHash(base: ReadonlyMap<string, ManifestEntry> | null): Map<string, BlobLocation> {
+function locationsByHash(
+  base: ReadonlyMap<string, ManifestEntry> | null,
+): Map<string, BlobLocation> {
   const locations = new Map<string, BlobLocation>();
   for (const entry of base?.values() ?? []) {
     if (entry.blob !== undefined) locations.set(entry.blob.hash, entry.blob);

@@ -30,7 +30,10 @@ export async function hashFile(absolutePath: string): Promise<FileHash> {
     const before = await handle.stat();
     const hasher = createHash('sha256');
     let size = 0;
-    for await (const chunk of handle.createReadStream({ autoClose: false, highWaterMark: 1 << 20 })) {
+    for await (const chunk of handle.createReadStream({
+      autoClose: false,
+      highWaterMark: 1 << 20,
+    })) {
       hasher.update(chunk as Buffer);
       size += (chunk as Buffer).length;
     }
@@ -76,7 +79,12 @@ export async function readSmallFile(absolutePath: string, maxSize: number): Prom
  * True when the read bytes may mix two states of the file: its size or mtime changed during the
  * read, or the number of bytes read differs from the size before it.
  */
-export function changedDuringRead(read: { before: Stats; after: Stats }, bytesRead: number): boolean {
+export function changedDuringRead(
+  read: { before: Stats; after: Stats },
+  bytesRead: number,
+): boolean {
   const { before, after } = read;
-  return before.size !== after.size || before.mtimeMs !== after.mtimeMs || bytesRead !== before.size;
+  return (
+    before.size !== after.size || before.mtimeMs !== after.mtimeMs || bytesRead !== before.size
+  );
 }

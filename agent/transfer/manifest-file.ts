@@ -14,7 +14,7 @@ import {
 /** An open manifest file: the header is read, the entries stream on demand. */
 export interface ManifestReader {
   header: ManifestHeader;
-  /** Entries in file order (sorted by path). Iterate at most once. */
+  /** Entries in file order (sorted by path). The iterable is single-use, like any generator. */
   entries: AsyncIterable<ManifestEntry>;
   /** Releases the file when the entries are not read to the end. */
   close(): void;
@@ -32,7 +32,11 @@ export async function writeManifestFile(
 ): Promise<void> {
   const temporaryPath = `${filePath}.${process.pid}.${Date.now()}.tmp`;
   try {
-    await pipeline(Readable.from(manifestLines(header, entries)), createGzip(), createWriteStream(temporaryPath));
+    await pipeline(
+      Readable.from(manifestLines(header, entries)),
+      createGzip(),
+      createWriteStream(temporaryPath),
+    );
     await fs.rename(temporaryPath, filePath);
   } catch (error) {
     await fs.rm(temporaryPath, { force: true });
@@ -107,7 +111,9 @@ function parseLine<T>(
   filePath: string,
   lineNumber: number,
   line: string,
-  schema: { safeParse(value: unknown): { success: true; data: T } | { success: false; error: Error } },
+  schema: {
+    safeParse(value: unknown): { success: true; data: T } | { success: false; error: Error };
+  },
 ): T {
   let value: unknown;
   try {

@@ -6,7 +6,9 @@ import { findMissingBlobs } from './missing-blobs.ts';
 import { signPutUrl } from './signed-urls.ts';
 import { putFile, StoreRequestError } from './store-http.ts';
 
-/** Contents of at least this many bytes are stored as objects of their own, smaller ones in packs. */
+/**
+ * Contents of at least this many bytes are stored as objects of their own, smaller ones in packs.
+ */
 export const objectThresholdBytes = 1024 * 1024;
 
 /** A large file's content as hashed: the state of the file that the hash belongs to. */
@@ -18,7 +20,7 @@ export interface HashedObject {
 }
 
 export type ObjectUploadResult =
-  /** The content is in the bucket; `uploaded` tells whether this call sent it. */
+  /** The content is in the bucket. `uploaded` is true when this call sent it. */
   | { status: 'stored'; content: HashedObject; location: BlobLocation; uploaded: boolean }
   /** The file kept changing, so no consistent content could be stored. */
   | { status: 'unstable'; reason: string };
@@ -35,7 +37,9 @@ export async function uploadObject(
   signal: AbortSignal,
 ): Promise<ObjectUploadResult> {
   const first = await tryUpload(client, filePath, hashed, signal);
-  if (first !== 'changed') return { status: 'stored', content: hashed, location: first, uploaded: true };
+  if (first !== 'changed') {
+    return { status: 'stored', content: hashed, location: first, uploaded: true };
+  }
 
   const again = await hashFile(filePath);
   if (changedDuringRead(again, again.size)) {
@@ -54,7 +58,9 @@ export async function uploadObject(
   }
 
   const second = await tryUpload(client, filePath, content, signal);
-  if (second === 'changed') return { status: 'unstable', reason: 'it changed while it was uploaded' };
+  if (second === 'changed') {
+    return { status: 'unstable', reason: 'it changed while it was uploaded' };
+  }
   return { status: 'stored', content, location: second, uploaded: true };
 }
 
@@ -72,7 +78,8 @@ async function tryUpload(
     await putFile(url, key, filePath, content.size, signal);
   } catch (error) {
     if (error instanceof StoreRequestError && error.rejected) return 'changed';
-    // A file that shrank mid-upload ends the body early, which fails the request without an answer.
+    // A file that shrank mid-upload ends the body early, which fails the request without a
+    // response.
     if (await changedSince(filePath, content)) return 'changed';
     throw error;
   }

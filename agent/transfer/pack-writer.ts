@@ -49,7 +49,10 @@ export class PackWriter {
     return this.flush();
   }
 
-  /** Uploads the buffered contents as one pack. Returns their locations, or [] when none are buffered. */
+  /**
+   * Uploads the buffered contents as one pack. Returns their locations, or [] when none are
+   * buffered.
+   */
   async flush(): Promise<BlobLocation[]> {
     if (this.chunks.length === 0) return [];
 

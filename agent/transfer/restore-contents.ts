@@ -9,7 +9,7 @@ import type { RunProgressReporter } from './run-progress.ts';
 import { signGetUrls } from './signed-urls.ts';
 import { getBytes } from './store-http.ts';
 
-/** Bucket keys whose GET URLs are requested together, shortly before their downloads. */
+/** Maximum bucket keys per GET URL request. URLs are requested shortly before their downloads. */
 const keysPerUrlRequest = 200;
 
 export interface RestoreContentsOptions {
@@ -20,7 +20,7 @@ export interface RestoreContentsOptions {
 
 /**
  * Writes the content of every file entry. Each pack is downloaded once, whole, and split into
- * its contents; each object is streamed into a temporary file. Every content's SHA-256 is
+ * its contents. Each object is streamed into a temporary file. Every content's SHA-256 is
  * checked before it is renamed into place. Returns the files that were written.
  */
 export async function restoreFileContents(
@@ -57,10 +57,15 @@ export async function restoreFileContents(
   return written;
 }
 
-/** An entry without a blob location is restorable only when it is empty. */
-async function writeWithoutBlob(item: RestoreItem, options: RestoreContentsOptions): Promise<boolean> {
+/** Writes a file entry that has no blob location, which is possible only for an empty file. */
+async function writeWithoutBlob(
+  item: RestoreItem,
+  options: RestoreContentsOptions,
+): Promise<boolean> {
   if (item.entry.size !== 0) {
-    options.warnings.push(`Cannot restore ${item.entry.path}: the snapshot has no content location for it.`);
+    options.warnings.push(
+      `Cannot restore ${item.entry.path}: the snapshot has no content location for it.`,
+    );
     return false;
   }
   return writeItem(item, Buffer.alloc(0), options);
@@ -78,7 +83,9 @@ async function restoreFromPack(
     const blob = item.entry.blob!;
     const bytes = pack.subarray(blob.offset, blob.offset + blob.length);
     if (bytes.length !== blob.length || !matchesEntry(item, sha256Hex(bytes))) {
-      options.warnings.push(`Cannot restore ${item.entry.path}: its content in ${key} failed the SHA-256 check.`);
+      options.warnings.push(
+        `Cannot restore ${item.entry.path}: its content in ${key} failed the SHA-256 check.`,
+      );
       continue;
     }
     if (await writeItem(item, bytes, options)) written.push(item);
@@ -97,9 +104,17 @@ async function restoreFromObject(
   const blob = first.entry.blob!;
   try {
     await fs.mkdir(path.dirname(first.target), { recursive: true });
-    const verified = await downloadVerifiedFile(url, key, first.target, { hash: blob.hash, length: blob.length }, options.signal);
+    const verified = await downloadVerifiedFile(
+      url,
+      key,
+      first.target,
+      { hash: blob.hash, length: blob.length },
+      options.signal,
+    );
     if (!verified || !matchesEntry(first, blob.hash)) {
-      options.warnings.push(`Cannot restore ${first.entry.path}: object ${key} failed the SHA-256 check.`);
+      options.warnings.push(
+        `Cannot restore ${first.entry.path}: object ${key} failed the SHA-256 check.`,
+      );
       return [];
     }
   } catch (error) {
@@ -128,9 +143,15 @@ function matchesEntry(item: RestoreItem, hash: string): boolean {
   return entry.blob?.hash === hash && (entry.hash === undefined || entry.hash === hash);
 }
 
-async function writeItem(item: RestoreItem, bytes: Uint8Array, options: RestoreContentsOptions): Promise<boolean> {
+async function writeItem(
+  item: RestoreItem,
+  bytes: Uint8Array,
+  options: RestoreContentsOptions,
+): Promise<boolean> {
   if (bytes.length === 0 && item.entry.hash !== undefined && item.entry.hash !== emptyContentHash) {
-    options.warnings.push(`Cannot restore ${item.entry.path}: it is empty but its hash is not the empty hash.`);
+    options.warnings.push(
+      `Cannot restore ${item.entry.path}: it is empty but its hash is not the empty hash.`,
+    );
     return false;
   }
   try {

@@ -33,7 +33,11 @@ export interface RestoreItem {
  * last and deepest first. Entries that could end outside the target folder are skipped with a
  * warning. Any other error fails the run; only a failure to claim it is thrown.
  */
-export async function runRestore(context: AgentContext, runId: number, signal: AbortSignal): Promise<RestoreRunResult> {
+export async function runRestore(
+  context: AgentContext,
+  runId: number,
+  signal: AbortSignal,
+): Promise<RestoreRunResult> {
   const start = await claimRestoreRun(context, runId, signal);
   const logFields = { runId, snapshotId: start.snapshotId, to: start.to, path: start.path };
   context.logger.info(logFields, 'restore run started');
@@ -48,14 +52,25 @@ export async function runRestore(context: AgentContext, runId: number, signal: A
     const items = await planRestore(context, start, resolver, warnings, signal);
 
     const folders = await createFolders(items.folders, warnings);
-    const written = await restoreFileContents(context.client, items.files, { progress, warnings, signal });
+    const written = await restoreFileContents(context.client, items.files, {
+      progress,
+      warnings,
+      signal,
+    });
     const links = await createSymlinks(items.symlinks, warnings);
     await applyAllMetadata([...written, ...links], folders, warnings);
     await progress.stop();
 
-    const totals = { files: written.length, bytes: sumSizes(written), warnings: limitWarnings(warnings) };
+    const totals = {
+      files: written.length,
+      bytes: sumSizes(written),
+      warnings: limitWarnings(warnings),
+    };
     await context.client.post(`/agent/runs/${runId}/commit`, totals, { signal });
-    context.logger.info({ ...logFields, ...totals, warnings: totals.warnings.length }, 'restore run finished');
+    context.logger.info(
+      { ...logFields, ...totals, warnings: totals.warnings.length },
+      'restore run finished',
+    );
     return { status: 'completed', ...totals };
   } catch (error) {
     await progress.stop();
@@ -65,10 +80,16 @@ export async function runRestore(context: AgentContext, runId: number, signal: A
   }
 }
 
-async function claimRestoreRun(context: AgentContext, runId: number, signal: AbortSignal): Promise<RestoreRunStart> {
+async function claimRestoreRun(
+  context: AgentContext,
+  runId: number,
+  signal: AbortSignal,
+): Promise<RestoreRunStart> {
   const start = await context.client.post<RunStart>(`/agent/runs/${runId}/start`, {}, { signal });
   if (start.kind !== 'restore') {
-    throw new Error(`Internal error: run ${runId} was sent as a restore but the coordinator started it as a ${start.kind}.`);
+    throw new Error(
+      `Internal error: run ${runId} was sent as a restore but the coordinator started it as a ${start.kind}.`,
+    );
   }
   return start;
 }
@@ -79,7 +100,9 @@ interface RestorePlan {
   symlinks: RestoreItem[];
 }
 
-/** Downloads the manifest and sorts its selected entries by type, each with a checked target path. */
+/**
+ * Downloads the manifest and sorts its selected entries by type, each with a checked target path.
+ */
 async function planRestore(
   context: AgentContext,
   start: RestoreRunStart,
@@ -91,14 +114,21 @@ async function planRestore(
   const plan: RestorePlan = { folders: [], files: [], symlinks: [] };
   const selected = start.path === null ? null : normalizeAbsolute(start.path);
   try {
-    await downloadToFile(start.manifestUrl, `the manifest of snapshot ${start.snapshotId}`, manifestPath, signal);
+    await downloadToFile(
+      start.manifestUrl,
+      `the manifest of snapshot ${start.snapshotId}`,
+      manifestPath,
+      signal,
+    );
     const reader = await openManifestFile(manifestPath);
     for await (const entry of reader.entries) {
       if (selected !== null && !isSameOrInside(selected, entry.path)) continue;
 
       const target = await resolver.resolve(entry.path);
       if (!target.ok) {
-        warnings.push(`Skipped ${entry.path}: ${target.reason}, so it could be written outside ${resolver.root}.`);
+        warnings.push(
+          `Skipped ${entry.path}: ${target.reason}, so it could be written outside ${resolver.root}.`,
+        );
         continue;
       }
       const item = { entry, target: target.path };
@@ -119,7 +149,11 @@ async function createFolders(folders: RestoreItem[], warnings: string[]): Promis
   for (const item of sorted) {
     try {
       if (await ensureFolder(item.target)) created.push(item);
-      else warnings.push(`Skipped folder ${item.entry.path}: ${item.target} exists and is not a folder.`);
+      else {
+        warnings.push(
+          `Skipped folder ${item.entry.path}: ${item.target} exists and is not a folder.`,
+        );
+      }
     } catch (error) {
       warnings.push(`Cannot create folder ${item.target}: ${describeError(error)}.`);
     }
@@ -141,8 +175,15 @@ async function createSymlinks(symlinks: RestoreItem[], warnings: string[]): Prom
   return created;
 }
 
-/** Sets mode and mtime of files and symlinks, then of folders deepest first, so writes inside do not change them. */
-async function applyAllMetadata(leaves: RestoreItem[], folders: RestoreItem[], warnings: string[]): Promise<void> {
+/**
+ * Sets mode and mtime of files and symlinks, then of folders deepest first, so writes inside do not
+ * change them.
+ */
+async function applyAllMetadata(
+  leaves: RestoreItem[],
+  folders: RestoreItem[],
+  warnings: string[],
+): Promise<void> {
   const deepestFirst = [...folders].sort((a, b) => depthOf(b.target) - depthOf(a.target));
   for (const item of [...leaves, ...deepestFirst]) {
     try {

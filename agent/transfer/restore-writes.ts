@@ -65,7 +65,9 @@ export async function downloadVerifiedFile(
   const temporary = temporaryPathBeside(target);
   try {
     const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
-    await pipeline(body, measure, createWriteStream(temporary, { flags: 'wx', mode: 0o600 }), { signal });
+    await pipeline(body, measure, createWriteStream(temporary, { flags: 'wx', mode: 0o600 }), {
+      signal,
+    });
     if (length !== expected.length || hasher.digest('hex') !== expected.hash) {
       await fs.rm(temporary, { force: true });
       return false;
@@ -78,7 +80,10 @@ export async function downloadVerifiedFile(
   }
 }
 
-/** Creates a symlink through a temporary name and a rename, so an existing file at `target` is replaced. */
+/**
+ * Creates a symlink through a temporary name and a rename, so an existing file at `target` is
+ * replaced.
+ */
 export async function createSymlinkAtomically(linkTarget: string, target: string): Promise<void> {
   const temporary = temporaryPathBeside(target);
   try {

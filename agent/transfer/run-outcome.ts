@@ -25,11 +25,16 @@ export async function failRun(
   error: unknown,
   signal: AbortSignal,
 ): Promise<void> {
-  const reason = signal.aborted ? 'The agent stopped before the run finished.' : describeError(error);
+  const reason = signal.aborted
+    ? 'The agent stopped before the run finished.'
+    : describeError(error);
   const message = reason.slice(0, maxFailureMessageLength) || 'The agent failed the run.';
   try {
     await context.client.post(`/agent/runs/${runId}/fail`, { message }, { idempotent: true });
   } catch (failError) {
-    context.logger.error({ runId, err: failError }, 'marking the run failed on the coordinator failed');
+    context.logger.error(
+      { runId, err: failError },
+      'marking the run failed on the coordinator failed',
+    );
   }
 }

@@ -55,7 +55,9 @@ export class RunProgressReporter {
       )
       .finally(() => {
         this.sending = null;
-        if (this.dirty && this.timer === null) this.timer = setTimeout(() => this.report(), reportIntervalMs);
+        if (this.dirty && this.timer === null) {
+          this.timer = setTimeout(() => this.report(), reportIntervalMs);
+        }
       });
   }
 }

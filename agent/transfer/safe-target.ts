@@ -3,7 +3,7 @@ import path from 'node:path';
 import { joinUnderRoot } from '../../src/protocol/paths.ts';
 import { isNotFound } from '../fs-error-code.ts';
 
-/** Where a restored entry may be written, or why it may not. */
+/** The checked path for a restored entry, or the reason it may not be written. */
 export type SafeTarget = { ok: true; path: string } | { ok: false; reason: string };
 
 /**

@@ -19,7 +19,7 @@ export interface SnapshotRef {
 
 /**
  * Loads the entries of a committed snapshot of this agent, keyed by path: from the manifest
- * cache when it holds that snapshot, else downloaded by signed URL and then cached.
+ * cache when it contains that snapshot, else downloaded by signed URL and then cached.
  */
 export async function loadSnapshotEntries(
   client: CoordinatorClient,
@@ -38,7 +38,7 @@ export async function loadSnapshotEntries(
     const { header, entries } = await readManifestFile(downloaded);
     if (header.snapshotId !== snapshot.snapshotId || header.configId !== snapshot.configId) {
       throw new Error(
-        `Manifest ${key} holds snapshot ${header.snapshotId} of config ${header.configId}, not snapshot ${snapshot.snapshotId} of config ${snapshot.configId}.`,
+        `Manifest ${key} contains snapshot ${header.snapshotId} of config ${header.configId}, not snapshot ${snapshot.snapshotId} of config ${snapshot.configId}.`,
       );
     }
     await cache.store(snapshot.configId, downloaded);
@@ -49,10 +49,17 @@ export async function loadSnapshotEntries(
 }
 
 /** Downloads a bucket object by signed URL into a file, streaming. */
-export async function downloadToFile(url: string, key: string, filePath: string, signal?: AbortSignal): Promise<void> {
+export async function downloadToFile(
+  url: string,
+  key: string,
+  filePath: string,
+  signal?: AbortSignal,
+): Promise<void> {
   const response = await getStream(url, key, signal);
   if (response.body === null) throw new Error(`GET of ${key} returned no body.`);
-  const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
+  const body = Readable.fromWeb(
+    response.body as import('node:stream/web').ReadableStream<Uint8Array>,
+  );
   await pipeline(body, createWriteStream(filePath, { mode: 0o600 }));
 }
 

@@ -18,7 +18,9 @@ export class StoreRequestError extends SyncctlError {
     this.httpStatus = httpStatus;
   }
 
-  /** True when the store answered with a 4xx: it rejected the request, and repeating it as is fails again. */
+  /**
+   * True for a 4xx response: the store rejected the request, so repeating it unchanged fails again.
+   */
   get rejected(): boolean {
     return this.httpStatus !== null && this.httpStatus >= 400 && this.httpStatus < 500;
   }
@@ -29,12 +31,22 @@ const maxAttempts = 4;
 /** Maximum time in ms for a request whose body is in memory (at most a pack of about 8 MiB). */
 const bufferedTimeoutMs = 5 * 60_000;
 
-/** Uploads bytes held in memory to a signed PUT URL, retrying connection errors and 5xx answers. */
-export async function putBytes(url: string, key: string, bytes: Buffer, signal?: AbortSignal): Promise<void> {
+/**
+ * Uploads bytes in memory to a signed PUT URL, retrying after connection errors and 5xx responses.
+ */
+export async function putBytes(
+  url: string,
+  key: string,
+  bytes: Buffer,
+  signal?: AbortSignal,
+): Promise<void> {
   const response = await fetchWithRetry('PUT', key, signal, bufferedTimeoutMs, (attemptSignal) =>
     fetch(url, {
       method: 'PUT',
-      headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) },
+      headers: {
+        'content-type': 'application/octet-stream',
+        'content-length': String(bytes.length),
+      },
       body: bytes as Uint8Array<ArrayBuffer>,
       signal: attemptSignal,
     }),
@@ -45,7 +57,7 @@ export async function putBytes(url: string, key: string, bytes: Buffer, signal?:
 /**
  * Streams the first `size` bytes of a file to a signed PUT URL without holding them in memory,
  * with `size` as the Content-Length. Each attempt reads the file anew, so a retry after a lost
- * connection sends whatever the file holds then. A content-addressed key makes the store reject
+ * connection sends whatever the file contains then. A content-addressed key makes the store reject
  * bytes that do not match its hash, and callers of other keys must not change the file meanwhile.
  *
  * NOTE: streamed requests have no timeout of their own, so a connection that stalls without
@@ -62,7 +74,9 @@ export async function putFile(
     const body =
       size === 0
         ? new Uint8Array(0)
-        : (Readable.toWeb(createReadStream(filePath, { start: 0, end: size - 1 })) as ReadableStream<Uint8Array>);
+        : (Readable.toWeb(
+            createReadStream(filePath, { start: 0, end: size - 1 }),
+          ) as ReadableStream<Uint8Array>);
     return fetch(url, {
       method: 'PUT',
       headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
@@ -84,7 +98,9 @@ export async function getBytes(url: string, key: string, signal?: AbortSignal): 
 
 /** Starts a download and returns the response, whose body the caller streams. */
 export async function getStream(url: string, key: string, signal?: AbortSignal): Promise<Response> {
-  return fetchWithRetry('GET', key, signal, null, (attemptSignal) => fetch(url, { signal: attemptSignal }));
+  return fetchWithRetry('GET', key, signal, null, (attemptSignal) =>
+    fetch(url, { signal: attemptSignal }),
+  );
 }
 
 type Attempt = (signal: AbortSignal) => Promise<Response>;

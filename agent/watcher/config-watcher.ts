@@ -19,7 +19,9 @@ export interface ConfigWatcherEvents {
   changes: [changes: PathChange[]];
   /** An error from chokidar. ENOENT is expected while files come and go. */
   error: [error: Error];
-  /** An include root vanished (`present: false`) or came back (`present: true`). */
+  /**
+   * An include root vanished (`present: false`), or came back or was replaced (`present: true`).
+   */
   root: [root: string, present: boolean];
 }
 
@@ -89,7 +91,8 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
     if (present.length === 0 || this.closed) return;
 
     const watcher = watch(present, {
-      ignored: (candidate: string) => this.filter.rootOf(candidate) !== null && !this.filter.includes(candidate),
+      ignored: (candidate: string) =>
+        this.filter.rootOf(candidate) !== null && !this.filter.includes(candidate),
       followSymlinks: false,
       ignoreInitial: true,
       atomic: true,
@@ -97,8 +100,12 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
       persistent: true,
     });
     this.chokidar = watcher;
-    for (const kind of watchedEvents) watcher.on(kind, (changed: string) => this.queue(changed, kind));
-    watcher.on('error', (error: unknown) => this.emit('error', error instanceof Error ? error : new Error(String(error))));
+    for (const kind of watchedEvents) {
+      watcher.on(kind, (changed: string) => this.queue(changed, kind));
+    }
+    watcher.on('error', (error: unknown) =>
+      this.emit('error', error instanceof Error ? error : new Error(String(error))),
+    );
     await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   }
 
@@ -116,7 +123,9 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
     }, delay);
   }
 
-  /** Emits the pending batch, with the events of a root that is now missing replaced by its rescan. */
+  /**
+   * Emits the pending batch, with the events of a root that is now missing replaced by its rescan.
+   */
   private async emitPending(): Promise<void> {
     const batch = this.pending;
     this.pending = new Map();
@@ -141,7 +150,8 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
 
   /**
    * Compares a root with its last known state and adds a `rescan` when it vanished, came back or
-   * was replaced; the latter two also restart chokidar. Returns whether the root is present.
+   * was replaced. A root that came back or was replaced also restarts chokidar. Returns whether
+   * the root is present.
    */
   private async refreshRoot(root: string, changes: PathChange[]): Promise<boolean> {
     const before = this.rootStates.get(root) ?? { present: false };
@@ -158,7 +168,7 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
     const replaced = before.present && (before.dev !== now.dev || before.ino !== now.ino);
     if (!before.present || replaced) {
       changes.push({ path: root, kind: 'rescan' });
-      if (!before.present) this.emit('root', root, true);
+      this.emit('root', root, true);
       if (!this.closed) await this.watchPresentRoots();
     }
     return true;

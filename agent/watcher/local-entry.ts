@@ -18,9 +18,13 @@ export function entryTypeOf(stats: Stats): LocalEntryType | null {
 
 /**
  * Builds the entry of `absolutePath` from its lstat results. A symlink's target is read with
- * readlink, so the link is never followed. Folders get size 0; `mode` keeps the permission bits only.
+ * readlink, so the link is never followed. Folders get size 0, and `mode` keeps only the
+ * permission bits.
  */
-export async function entryFromStats(absolutePath: string, stats: Stats): Promise<LocalEntry | null> {
+export async function entryFromStats(
+  absolutePath: string,
+  stats: Stats,
+): Promise<LocalEntry | null> {
   const type = entryTypeOf(stats);
   if (type === null) return null;
 

@@ -7,7 +7,10 @@ export interface PathFilter {
   readonly roots: readonly string[];
   /** Returns the include root at or above `absolutePath`, or null when no root contains it. */
   rootOf(absolutePath: string): string | null;
-  /** True when the path lies at or below an include root and neither it nor a folder above it is excluded. */
+  /**
+   * True when the path lies at or below an include root and neither it nor a folder above it is
+   * excluded.
+   */
   includes(absolutePath: string): boolean;
 }
 
@@ -46,7 +49,10 @@ export function createPathFilter(options: PathFilterOptions): PathFilter {
     if (root === null) return false;
     if (alwaysExcluded.some((excluded) => isSameOrInside(excluded, absolutePath))) return false;
 
-    const below = absolutePath.slice(root.length).split('/').filter((segment) => segment !== '');
+    const below = absolutePath
+      .slice(root.length)
+      .split('/')
+      .filter((segment) => segment !== '');
     if (below.some((name) => nameMatchers.some((matches) => matches(name)))) return false;
 
     let current = root;

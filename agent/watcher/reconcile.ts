@@ -12,7 +12,9 @@ export interface ReconcileResult {
    * because a run walks a changed folder whole.
    */
   changes: PathChange[];
-  /** Include roots that do not exist. Their snapshot entries count as unchanged, never as deleted. */
+  /**
+   * Include roots that do not exist. Their snapshot entries count as unchanged, never as deleted.
+   */
   missingRoots: string[];
   /** Paths that could not be read. Snapshot entries at or below them count as unchanged. */
   unreadable: Array<{ path: string; message: string }>;
@@ -37,7 +39,9 @@ export async function reconcileTree(
   for (const root of filter.roots) {
     for await (const event of walkTree(root, { includes: filter.includes })) {
       if (event.type === 'missing') missingRoots.push(event.path);
-      if (event.type === 'unreadable') unreadable.push({ path: event.path, message: event.message });
+      if (event.type === 'unreadable') {
+        unreadable.push({ path: event.path, message: event.message });
+      }
       if (event.type !== 'entry') continue;
 
       const { entry } = event;
@@ -72,7 +76,9 @@ function topmost(entries: ReadonlyMap<string, LocalEntry>): LocalEntry[] {
   const result: LocalEntry[] = [];
   for (const entry of entries.values()) {
     const parent = entries.get(path.dirname(entry.path));
-    if (parent === undefined || parent.type !== 'dir' || parent.path === entry.path) result.push(entry);
+    if (parent === undefined || parent.type !== 'dir' || parent.path === entry.path) {
+      result.push(entry);
+    }
   }
   return result;
 }

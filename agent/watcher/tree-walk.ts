@@ -124,5 +124,10 @@ function isStats(value: Stats | WalkEvent): value is Stats {
 }
 
 function unreadable(absolutePath: string, error: unknown): WalkEvent {
-  return { type: 'unreadable', path: absolutePath, code: fsErrorCode(error), message: describeError(error) };
+  return {
+    type: 'unreadable',
+    path: absolutePath,
+    code: fsErrorCode(error),
+    message: describeError(error),
+  };
 }

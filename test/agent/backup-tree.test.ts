@@ -11,12 +11,18 @@ import { openToOtherUsers, runFixture } from './unprivileged.ts';
 
 const fakeHash = 'f'.repeat(64);
 
-/** Gives every file of a freshly built tree a made-up hash and blob, as a committed base would have. */
+/**
+ * Gives every file of a freshly built tree a made-up hash and blob, as a committed base would have.
+ */
 function asCommitted(tree: BackupTree): Map<string, ManifestEntry> {
   const base = new Map<string, ManifestEntry>();
   for (const [entryPath, entry] of tree.entries) {
     if (entry.type === 'file' && entry.hash === undefined) {
-      base.set(entryPath, { ...entry, hash: fakeHash, blob: { hash: fakeHash, key: `packs/ff/${fakeHash}`, offset: 0, length: entry.size } });
+      base.set(entryPath, {
+        ...entry,
+        hash: fakeHash,
+        blob: { hash: fakeHash, key: `packs/ff/${fakeHash}`, offset: 0, length: entry.size },
+      });
     } else {
       base.set(entryPath, entry);
     }
@@ -24,7 +30,10 @@ function asCommitted(tree: BackupTree): Map<string, ManifestEntry> {
   return base;
 }
 
-async function fullTree(root: string, base: Map<string, ManifestEntry> | null = null): Promise<BackupTree> {
+async function fullTree(
+  root: string,
+  base: Map<string, ManifestEntry> | null = null,
+): Promise<BackupTree> {
   const filter = createPathFilter({ includePaths: [root], excludePaths: ['*.tmp'] });
   return buildBackupTree({ filter, base, examine: filter.roots, reuseExaminedHashes: true });
 }
@@ -32,12 +41,25 @@ async function fullTree(root: string, base: Map<string, ManifestEntry> | null = 
 describe('buildBackupTree', () => {
   it('walks a full tree and lists files to hash', async () => {
     const root = await makeTempDir('tree-full');
-    await writeTree(root, { 'a.txt': 'a', 'sub/b.txt': 'b', 'empty.conf': '', 'skip.tmp': 't', link: { symlink: 'a.txt' } });
+    await writeTree(root, {
+      'a.txt': 'a',
+      'sub/b.txt': 'b',
+      'empty.conf': '',
+      'skip.tmp': 't',
+      link: { symlink: 'a.txt' },
+    });
 
     const tree = await fullTree(root);
 
     expect([...tree.entries.keys()].sort()).toEqual(
-      [root, `${root}/a.txt`, `${root}/empty.conf`, `${root}/link`, `${root}/sub`, `${root}/sub/b.txt`].sort(),
+      [
+        root,
+        `${root}/a.txt`,
+        `${root}/empty.conf`,
+        `${root}/link`,
+        `${root}/sub`,
+        `${root}/sub/b.txt`,
+      ].sort(),
     );
     expect(tree.toHash.sort()).toEqual([`${root}/a.txt`, `${root}/sub/b.txt`]);
     expect(tree.entries.get(`${root}/empty.conf`)?.hash).toBe(emptyContentHash);
@@ -59,7 +81,12 @@ describe('buildBackupTree', () => {
 
   it('applies changed paths to the base on an incremental run', async () => {
     const root = await makeTempDir('tree-incremental');
-    await writeTree(root, { 'keep.txt': 'k', 'edit.txt': 'e', 'gone/x.txt': 'x', 'dir/old.txt': 'o' });
+    await writeTree(root, {
+      'keep.txt': 'k',
+      'edit.txt': 'e',
+      'gone/x.txt': 'x',
+      'dir/old.txt': 'o',
+    });
     const base = asCommitted(await fullTree(root));
 
     await writeFile(path.join(root, 'edit.txt'), 'edited');
@@ -71,12 +98,25 @@ describe('buildBackupTree', () => {
     const tree = await buildBackupTree({
       filter,
       base,
-      examine: [`${root}/edit.txt`, `${root}/gone`, `${root}/dir/new/deeper/n.txt`, `${root}/dir/old.txt`],
+      examine: [
+        `${root}/edit.txt`,
+        `${root}/gone`,
+        `${root}/dir/new/deeper/n.txt`,
+        `${root}/dir/old.txt`,
+      ],
       reuseExaminedHashes: false,
     });
 
     expect([...tree.entries.keys()].sort()).toEqual(
-      [root, `${root}/dir`, `${root}/dir/new`, `${root}/dir/new/deeper`, `${root}/dir/new/deeper/n.txt`, `${root}/edit.txt`, `${root}/keep.txt`].sort(),
+      [
+        root,
+        `${root}/dir`,
+        `${root}/dir/new`,
+        `${root}/dir/new/deeper`,
+        `${root}/dir/new/deeper/n.txt`,
+        `${root}/edit.txt`,
+        `${root}/keep.txt`,
+      ].sort(),
     );
     expect(tree.entries.get(`${root}/keep.txt`)?.hash).toBe(fakeHash);
     expect(tree.toHash.sort()).toEqual([`${root}/dir/new/deeper/n.txt`, `${root}/edit.txt`]);
@@ -120,9 +160,19 @@ describe('buildBackupTree', () => {
     const root = await makeTempDir('tree-new-root');
     await writeTree(root, { 'old/a.txt': 'a', 'added/b.txt': 'b' });
     const oldFilter = createPathFilter({ includePaths: [`${root}/old`], excludePaths: [] });
-    const base = asCommitted(await buildBackupTree({ filter: oldFilter, base: null, examine: oldFilter.roots, reuseExaminedHashes: true }));
+    const base = asCommitted(
+      await buildBackupTree({
+        filter: oldFilter,
+        base: null,
+        examine: oldFilter.roots,
+        reuseExaminedHashes: true,
+      }),
+    );
 
-    const filter = createPathFilter({ includePaths: [`${root}/old`, `${root}/added`], excludePaths: [] });
+    const filter = createPathFilter({
+      includePaths: [`${root}/old`, `${root}/added`],
+      excludePaths: [],
+    });
     const tree = await buildBackupTree({ filter, base, examine: [], reuseExaminedHashes: false });
 
     expect(tree.entries.has(`${root}/added/b.txt`)).toBe(true);
@@ -138,14 +188,15 @@ describe('buildBackupTree', () => {
     await chmod(path.join(root, 'baseline.json'), 0o644);
     await chmod(path.join(root, 'locked'), 0o111);
 
-    const tree = await runFixture<Omit<BackupTree, 'entries'> & { entries: Array<[string, ManifestEntry]> }>(
-      'build-tree.mts',
-      [root, path.join(root, 'baseline.json')],
-    );
+    const tree = await runFixture<
+      Omit<BackupTree, 'entries'> & { entries: Array<[string, ManifestEntry]> }
+    >('build-tree.mts', [root, path.join(root, 'baseline.json')]);
     const entries = new Map(tree.entries);
 
     expect(entries.get(`${root}/locked/b.txt`)).toEqual(base.get(`${root}/locked/b.txt`));
-    expect(entries.get(`${root}/locked/inner/c.txt`)).toEqual(base.get(`${root}/locked/inner/c.txt`));
+    expect(entries.get(`${root}/locked/inner/c.txt`)).toEqual(
+      base.get(`${root}/locked/inner/c.txt`),
+    );
     expect(tree.warnings).toHaveLength(1);
     expect(tree.warnings[0]).toContain(`${root}/locked`);
     expect(tree.retry).toContainEqual({ path: `${root}/locked`, kind: 'change' });

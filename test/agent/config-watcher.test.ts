@@ -11,8 +11,13 @@ afterEach(async () => {
   for (const watcher of watchers.splice(0)) await watcher.close();
 });
 
-async function startWatcher(root: string, excludePaths: string[] = []): Promise<{ changes: PathChange[] }> {
-  const watcher = new ConfigWatcher(createPathFilter({ includePaths: [root], excludePaths }), { rootCheckMs: 200 });
+async function startWatcher(
+  root: string,
+  excludePaths: string[] = [],
+): Promise<{ changes: PathChange[] }> {
+  const watcher = new ConfigWatcher(createPathFilter({ includePaths: [root], excludePaths }), {
+    rootCheckMs: 200,
+  });
   watchers.push(watcher);
   const seen = { changes: [] as PathChange[] };
   watcher.on('changes', (batch) => seen.changes.push(...batch));
@@ -23,7 +28,9 @@ async function startWatcher(root: string, excludePaths: string[] = []): Promise<
 async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -44,9 +51,14 @@ describe('ConfigWatcher', () => {
       await pause(300);
     }
     await appendFile(notes, ' appended');
-    await waitFor(() => seen.changes.filter((change) => change.path === notes).length >= 4, 'four changes of notes.txt');
+    await waitFor(
+      () => seen.changes.filter((change) => change.path === notes).length >= 4,
+      'four changes of notes.txt',
+    );
 
-    expect(seen.changes.filter((change) => change.path === notes && change.kind === 'unlink')).toEqual([]);
+    expect(
+      seen.changes.filter((change) => change.path === notes && change.kind === 'unlink'),
+    ).toEqual([]);
     expect(seen.changes.filter((change) => change.path.endsWith('.tmp'))).toEqual([]);
   });
 
@@ -60,17 +72,22 @@ describe('ConfigWatcher', () => {
     await mkdir(path.join(root, 'inbox/sub'), { recursive: true });
     await pause(300);
     await writeFile(path.join(root, 'inbox/two.txt'), '2');
-    await waitFor(() => seen.changes.some((change) => change.path === path.join(root, 'inbox/two.txt')), 'inbox/two.txt');
+    await waitFor(
+      () => seen.changes.some((change) => change.path === path.join(root, 'inbox/two.txt')),
+      'inbox/two.txt',
+    );
     await writeFile(path.join(root, 'inbox/two.txt'), '2 again');
     await waitFor(
-      () => seen.changes.filter((change) => change.path === path.join(root, 'inbox/two.txt')).length >= 2,
+      () =>
+        seen.changes.filter((change) => change.path === path.join(root, 'inbox/two.txt')).length >=
+        2,
       'a second event of inbox/two.txt',
     );
 
     expect(seen.changes.map((change) => change.path)).toContain(path.join(root, 'inbox/one.txt'));
   });
 
-  it('reports a vanished root as one rescan and watches it again when it is back', async () => {
+  it('vanished root rescans and rewatches', async () => {
     const parent = await makeTempDir('watch-root');
     const root = path.join(parent, 'Documents');
     await mkdir(path.join(root, 'sub'), { recursive: true });
@@ -79,16 +96,25 @@ describe('ConfigWatcher', () => {
     const seen = await startWatcher(root);
 
     await rm(root, { recursive: true });
-    await waitFor(() => seen.changes.some((change) => change.kind === 'rescan'), 'a rescan after the root vanished');
+    await waitFor(
+      () => seen.changes.some((change) => change.kind === 'rescan'),
+      'a rescan after the root vanished',
+    );
     await pause(500);
 
     expect(seen.changes).toEqual([{ path: root, kind: 'rescan' }]);
 
     await mkdir(root);
-    await waitFor(() => seen.changes.filter((change) => change.kind === 'rescan').length >= 2, 'a rescan after the root came back');
+    await waitFor(
+      () => seen.changes.filter((change) => change.kind === 'rescan').length >= 2,
+      'a rescan after the root came back',
+    );
     await pause(300);
     await writeFile(path.join(root, 'c.txt'), 'c');
-    await waitFor(() => seen.changes.some((change) => change.path === path.join(root, 'c.txt')), 'an event of c.txt');
+    await waitFor(
+      () => seen.changes.some((change) => change.path === path.join(root, 'c.txt')),
+      'an event of c.txt',
+    );
   });
 
   it('starts on a missing root and picks it up later', async () => {
@@ -97,11 +123,17 @@ describe('ConfigWatcher', () => {
     const seen = await startWatcher(root);
 
     await mkdir(root);
-    await waitFor(() => seen.changes.some((change) => change.kind === 'rescan'), 'a rescan of the new root');
+    await waitFor(
+      () => seen.changes.some((change) => change.kind === 'rescan'),
+      'a rescan of the new root',
+    );
     await pause(300);
     await writeFile(path.join(root, 'x.txt'), 'x');
 
-    await waitFor(() => seen.changes.some((change) => change.path === path.join(root, 'x.txt')), 'an event of x.txt');
+    await waitFor(
+      () => seen.changes.some((change) => change.path === path.join(root, 'x.txt')),
+      'an event of x.txt',
+    );
   });
 
   it('does not follow symlink loops', async () => {
@@ -112,7 +144,10 @@ describe('ConfigWatcher', () => {
     const seen = await startWatcher(root);
 
     await writeFile(path.join(root, 'a/b/file.txt'), 'x');
-    await waitFor(() => seen.changes.some((change) => change.path === path.join(root, 'a/b/file.txt')), 'an event of file.txt');
+    await waitFor(
+      () => seen.changes.some((change) => change.path === path.join(root, 'a/b/file.txt')),
+      'an event of file.txt',
+    );
 
     expect(seen.changes.some((change) => change.path.includes('/loop/'))).toBe(false);
   });

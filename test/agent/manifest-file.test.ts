@@ -3,7 +3,11 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { openManifestFile, readManifestFile, writeManifestFile } from '../../agent/transfer/manifest-file.ts';
+import {
+  openManifestFile,
+  readManifestFile,
+  writeManifestFile,
+} from '../../agent/transfer/manifest-file.ts';
 import type { ManifestEntry, ManifestHeader } from '../../src/protocol/manifest.ts';
 import { makeTempDir } from '../helpers/temp.ts';
 
@@ -22,10 +26,40 @@ const header: ManifestHeader = {
 const hash = createHash('sha256').update('hello').digest('hex');
 const entries: ManifestEntry[] = [
   { path: '/data', type: 'dir', size: 0, mode: 0o755, mtimeMs: 1714564800000 },
-  { path: '/data/a b.txt', type: 'file', size: 5, mode: 0o644, mtimeMs: 1714564800123.456, hash, blob: { hash, key: `packs/ab/${'a'.repeat(64)}`, offset: 10, length: 5 } },
-  { path: '/data/empty', type: 'file', size: 0, mode: 0o600, mtimeMs: 1714564800000, hash: createHash('sha256').digest('hex') },
-  { path: '/data/link', type: 'symlink', size: 4, mode: 0o777, mtimeMs: 1714564800000, target: '../x' },
-  { path: '/data/日本語 #1+%.txt', type: 'file', size: 5, mode: 0o644, mtimeMs: 1, hash, blob: { hash, key: `objects/ab/${hash}`, offset: 0, length: 5 } },
+  {
+    path: '/data/a b.txt',
+    type: 'file',
+    size: 5,
+    mode: 0o644,
+    mtimeMs: 1714564800123.456,
+    hash,
+    blob: { hash, key: `packs/ab/${'a'.repeat(64)}`, offset: 10, length: 5 },
+  },
+  {
+    path: '/data/empty',
+    type: 'file',
+    size: 0,
+    mode: 0o600,
+    mtimeMs: 1714564800000,
+    hash: createHash('sha256').digest('hex'),
+  },
+  {
+    path: '/data/link',
+    type: 'symlink',
+    size: 4,
+    mode: 0o777,
+    mtimeMs: 1714564800000,
+    target: '../x',
+  },
+  {
+    path: '/data/日本語 #1+%.txt',
+    type: 'file',
+    size: 5,
+    mode: 0o644,
+    mtimeMs: 1,
+    hash,
+    blob: { hash, key: `objects/ab/${hash}`, offset: 0, length: 5 },
+  },
 ];
 
 describe('manifest file', () => {
@@ -45,7 +79,10 @@ describe('manifest file', () => {
     const filePath = path.join(folder, 'm.ndjson.gz');
 
     await writeManifestFile(filePath, header, entries);
-    const lines = gunzipSync(await readFile(filePath)).toString('utf8').trimEnd().split('\n');
+    const lines = gunzipSync(await readFile(filePath))
+      .toString('utf8')
+      .trimEnd()
+      .split('\n');
 
     expect(lines).toHaveLength(entries.length + 1);
     expect(JSON.parse(lines[0])).toEqual(header);
@@ -57,7 +94,13 @@ describe('manifest file', () => {
     const filePath = path.join(folder, 'm.ndjson.gz');
     async function* many(): AsyncGenerator<ManifestEntry> {
       for (let index = 0; index < 20_000; index += 1) {
-        yield { path: `/data/${String(index).padStart(6, '0')}`, type: 'dir', size: 0, mode: 0o755, mtimeMs: index };
+        yield {
+          path: `/data/${String(index).padStart(6, '0')}`,
+          type: 'dir',
+          size: 0,
+          mode: 0o755,
+          mtimeMs: index,
+        };
       }
     }
 
@@ -76,7 +119,9 @@ describe('manifest file', () => {
     const folder = await makeTempDir('manifest-unsorted');
     const filePath = path.join(folder, 'm.ndjson.gz');
 
-    await expect(writeManifestFile(filePath, header, [entries[1], entries[0]])).rejects.toThrow(/not sorted/);
+    await expect(writeManifestFile(filePath, header, [entries[1], entries[0]])).rejects.toThrow(
+      /not sorted/,
+    );
     await expect(readFile(filePath)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 

@@ -10,11 +10,18 @@ function sha256(bytes: Buffer): string {
 describe('PackWriter', () => {
   it('packs contents and returns locations that slice back to them', async () => {
     const stored = new Map<string, Buffer>();
-    const writer = new PackWriter(async (key, bytes) => void stored.set(key, Buffer.from(bytes)), 100);
-    const contents = Array.from({ length: 12 }, (_, index) => Buffer.from(`content number ${index} `.repeat(index + 1)));
+    const writer = new PackWriter(
+      async (key, bytes) => void stored.set(key, Buffer.from(bytes)),
+      100,
+    );
+    const contents = Array.from({ length: 12 }, (_, index) =>
+      Buffer.from(`content number ${index} `.repeat(index + 1)),
+    );
 
     const locations: BlobLocation[] = [];
-    for (const content of contents) locations.push(...(await writer.append(sha256(content), content)));
+    for (const content of contents) {
+      locations.push(...(await writer.append(sha256(content), content)));
+    }
     locations.push(...(await writer.flush()));
 
     expect(locations).toHaveLength(contents.length);
@@ -23,7 +30,10 @@ describe('PackWriter', () => {
       const location = locations.find((candidate) => candidate.hash === sha256(content))!;
       const pack = stored.get(location.key)!;
       expect(location.length).toBe(content.length);
-      expect(pack.subarray(location.offset, location.offset + location.length).equals(content), `content ${index}`).toBe(true);
+      expect(
+        pack.subarray(location.offset, location.offset + location.length).equals(content),
+        `content ${index}`,
+      ).toBe(true);
       expect(writer.locationOf(location.hash)).toEqual(location);
     }
   });

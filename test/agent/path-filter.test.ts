@@ -51,7 +51,15 @@ describe('createPathFilter', () => {
   it('keeps names with glob characters literal', () => {
     const odd = createPathFilter({ includePaths: ['/data'], excludePaths: [] });
 
-    for (const name of ['price+tax.pdf', 'q?.txt', '100%.txt', '#1 notes.txt', 'c++', 'x&y=z.txt', '[a].txt']) {
+    for (const name of [
+      'price+tax.pdf',
+      'q?.txt',
+      '100%.txt',
+      '#1 notes.txt',
+      'c++',
+      'x&y=z.txt',
+      '[a].txt',
+    ]) {
       expect(odd.includes(`/data/${name}`)).toBe(true);
     }
   });

@@ -19,10 +19,18 @@ async function snapshotOf(root: string): Promise<Map<string, LocalEntry>> {
 describe('reconcileTree', () => {
   it('reports nothing for an unchanged tree', async () => {
     const root = await makeTempDir('reconcile-same');
-    await writeTree(root, { 'a.txt': 'a', 'sub/b.txt': 'b', link: { symlink: 'a.txt' }, empty: { dir: true } });
+    await writeTree(root, {
+      'a.txt': 'a',
+      'sub/b.txt': 'b',
+      link: { symlink: 'a.txt' },
+      empty: { dir: true },
+    });
     const snapshot = await snapshotOf(root);
 
-    const result = await reconcileTree(createPathFilter({ includePaths: [root], excludePaths: [] }), snapshot);
+    const result = await reconcileTree(
+      createPathFilter({ includePaths: [root], excludePaths: [] }),
+      snapshot,
+    );
 
     expect(result).toEqual({ changes: [], missingRoots: [], unreadable: [] });
   });
@@ -52,7 +60,10 @@ describe('reconcileTree', () => {
     await mkdir(path.join(root, 'fresh/inner'), { recursive: true });
     await writeFile(path.join(root, 'fresh/inner/z.txt'), 'z');
 
-    const result = await reconcileTree(createPathFilter({ includePaths: [root], excludePaths: [] }), snapshot);
+    const result = await reconcileTree(
+      createPathFilter({ includePaths: [root], excludePaths: [] }),
+      snapshot,
+    );
     const changes = [...result.changes].sort((a, b) => a.path.localeCompare(b.path));
 
     expect(changes).toEqual([
@@ -69,11 +80,18 @@ describe('reconcileTree', () => {
 
   it('reports a renamed folder as one removal and one addition', async () => {
     const root = await makeTempDir('reconcile-rename');
-    await writeTree(root, { 'projects/alpha/a.txt': 'a', 'projects/alpha/b.txt': 'b', 'projects/alpha/sub/c.txt': 'c' });
+    await writeTree(root, {
+      'projects/alpha/a.txt': 'a',
+      'projects/alpha/b.txt': 'b',
+      'projects/alpha/sub/c.txt': 'c',
+    });
     const snapshot = await snapshotOf(root);
 
     await rename(path.join(root, 'projects/alpha'), path.join(root, 'projects/beta'));
-    const result = await reconcileTree(createPathFilter({ includePaths: [root], excludePaths: [] }), snapshot);
+    const result = await reconcileTree(
+      createPathFilter({ includePaths: [root], excludePaths: [] }),
+      snapshot,
+    );
 
     expect(result.changes).toContainEqual({ path: `${root}/projects/beta`, kind: 'addDir' });
     expect(result.changes).toContainEqual({ path: `${root}/projects/alpha`, kind: 'unlinkDir' });
@@ -87,7 +105,10 @@ describe('reconcileTree', () => {
     const snapshot = await snapshotOf(root);
 
     await rm(root, { recursive: true });
-    const result = await reconcileTree(createPathFilter({ includePaths: [root], excludePaths: [] }), snapshot);
+    const result = await reconcileTree(
+      createPathFilter({ includePaths: [root], excludePaths: [] }),
+      snapshot,
+    );
 
     expect(result.changes).toEqual([]);
     expect(result.missingRoots).toEqual([root]);

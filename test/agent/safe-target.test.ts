@@ -9,19 +9,28 @@ describe('SafeTargetResolver', () => {
     const root = await makeTempDir('safe-map');
     const resolver = new SafeTargetResolver(root);
 
-    expect(await resolver.resolve('/data/a.txt')).toEqual({ ok: true, path: path.join(root, 'data/a.txt') });
-    expect(await resolver.resolve('/data/sub dir/100%.txt')).toEqual({ ok: true, path: path.join(root, 'data/sub dir/100%.txt') });
+    expect(await resolver.resolve('/data/a.txt')).toEqual({
+      ok: true,
+      path: path.join(root, 'data/a.txt'),
+    });
+    expect(await resolver.resolve('/data/sub dir/100%.txt')).toEqual({
+      ok: true,
+      path: path.join(root, 'data/sub dir/100%.txt'),
+    });
     expect(await resolver.resolve('/')).toEqual({ ok: true, path: root });
   });
 
-  it.each(['/data/../../etc/passwd', '/../x', '/data/..', '/a/\0b'])('rejects %j', async (snapshotPath) => {
-    const root = await makeTempDir('safe-dots');
-    const resolver = new SafeTargetResolver(root);
+  it.each(['/data/../../etc/passwd', '/../x', '/data/..', '/a/\0b'])(
+    'rejects %j',
+    async (snapshotPath) => {
+      const root = await makeTempDir('safe-dots');
+      const resolver = new SafeTargetResolver(root);
 
-    const result = await resolver.resolve(snapshotPath);
+      const result = await resolver.resolve(snapshotPath);
 
-    expect(result.ok).toBe(false);
-  });
+      expect(result.ok).toBe(false);
+    },
+  );
 
   it('rejects paths below a symlinked parent', async () => {
     const root = await makeTempDir('safe-link');
@@ -52,7 +61,9 @@ describe('SafeTargetResolver', () => {
     const holder = await makeTempDir('safe-holder');
     await symlink(real, path.join(holder, 'restore'));
 
-    const result = await new SafeTargetResolver(path.join(holder, 'restore')).resolve('/data/a.txt');
+    const result = await new SafeTargetResolver(path.join(holder, 'restore')).resolve(
+      '/data/a.txt',
+    );
 
     expect(result).toEqual({ ok: true, path: path.join(holder, 'restore/data/a.txt') });
   });

@@ -29,7 +29,11 @@ async function invalidInputMessage(promise: Promise<unknown>): Promise<string> {
 describe('readInstaller', () => {
   it('reads a valid installer', async () => {
     const folder = await makeTempDir('installer-ok');
-    const installer = { companyId: 19, coordinatorUrl: 'http://127.0.0.1:8080', enrollmentSecret: secret };
+    const installer = {
+      companyId: 19,
+      coordinatorUrl: 'http://127.0.0.1:8080',
+      enrollmentSecret: secret,
+    };
     const filePath = await writeInstaller(folder, 'syncctl-agent-company-19.json', installer);
 
     expect(await readInstaller(filePath)).toEqual(installer);
@@ -37,7 +41,11 @@ describe('readInstaller', () => {
 
   it('accepts a browser copy suffix in the name', async () => {
     const folder = await makeTempDir('installer-copy');
-    const installer = { companyId: 19, coordinatorUrl: 'http://127.0.0.1:8080', enrollmentSecret: secret };
+    const installer = {
+      companyId: 19,
+      coordinatorUrl: 'http://127.0.0.1:8080',
+      enrollmentSecret: secret,
+    };
     const filePath = await writeInstaller(folder, 'syncctl-agent-company-19 (1).json', installer);
 
     expect(await readInstaller(filePath)).toEqual(installer);
@@ -55,7 +63,11 @@ describe('readInstaller', () => {
 
   it('rejects a company id that differs from the name', async () => {
     const folder = await makeTempDir('installer-mismatch');
-    const installer = { companyId: 20, coordinatorUrl: 'http://127.0.0.1:8080', enrollmentSecret: secret };
+    const installer = {
+      companyId: 20,
+      coordinatorUrl: 'http://127.0.0.1:8080',
+      enrollmentSecret: secret,
+    };
     const filePath = await writeInstaller(folder, 'syncctl-agent-company-19.json', installer);
 
     const message = await invalidInputMessage(readInstaller(filePath));
@@ -92,7 +104,9 @@ describe('readInstaller', () => {
     const filePath = await writeInstaller(folder, 'syncctl-agent-company-5.json', '{ not json');
 
     expect(await invalidInputMessage(readInstaller(filePath))).toContain('not valid JSON');
-    expect(await invalidInputMessage(readInstaller(path.join(folder, 'syncctl-agent-company-6.json')))).toContain('not found');
+    expect(
+      await invalidInputMessage(readInstaller(path.join(folder, 'syncctl-agent-company-6.json'))),
+    ).toContain('not found');
   });
 });
 
@@ -160,7 +174,9 @@ describe('state file', () => {
       enrollmentSecret: secret,
     });
 
-    const message = await invalidInputMessage(loadOrEnroll({ stateDir, installerPath, logger: silent }));
+    const message = await invalidInputMessage(
+      loadOrEnroll({ stateDir, installerPath, logger: silent }),
+    );
 
     expect(message).toContain('company 9');
     expect(message).toContain('company 1');

@@ -7,7 +7,10 @@ import { makeTempDir } from '../helpers/temp.ts';
 import { writeTree } from '../helpers/tree.ts';
 import { openToOtherUsers, runFixture } from './unprivileged.ts';
 
-async function collect(start: string, includes: (p: string) => boolean = () => true): Promise<WalkEvent[]> {
+async function collect(
+  start: string,
+  includes: (p: string) => boolean = () => true,
+): Promise<WalkEvent[]> {
   const events: WalkEvent[] = [];
   for await (const event of walkTree(start, { includes })) events.push(event);
   return events;
@@ -30,9 +33,18 @@ describe('walkTree', () => {
 
     expect(Date.now() - startedAt).toBeLessThan(5000);
     const paths = entryPaths(events);
-    expect(paths).toEqual([root, `${root}/a`, `${root}/a/b`, `${root}/a/b/file.txt`, `${root}/a/b/loop`, `${root}/self`]);
+    expect(paths).toEqual([
+      root,
+      `${root}/a`,
+      `${root}/a/b`,
+      `${root}/a/b/file.txt`,
+      `${root}/a/b/loop`,
+      `${root}/self`,
+    ]);
     expect(new Set(paths).size).toBe(paths.length);
-    const byPath = new Map(events.flatMap((event) => (event.type === 'entry' ? [[event.entry.path, event.entry]] : [])));
+    const byPath = new Map(
+      events.flatMap((event) => (event.type === 'entry' ? [[event.entry.path, event.entry]] : [])),
+    );
     expect(byPath.get(`${root}/a/b/loop`)).toMatchObject({ type: 'symlink', target: '../..' });
     expect(byPath.get(`${root}/self`)).toMatchObject({ type: 'symlink', target: 'self' });
     expect(events.filter((event) => event.type !== 'entry')).toEqual([]);
@@ -58,7 +70,9 @@ describe('walkTree', () => {
     await writeTree(root, Object.fromEntries(names.map((name) => [name, name])));
 
     const files = (await collect(root)).flatMap((event) =>
-      event.type === 'entry' && event.entry.type === 'file' ? [event.entry.path.slice(root.length + 1)] : [],
+      event.type === 'entry' && event.entry.type === 'file'
+        ? [event.entry.path.slice(root.length + 1)]
+        : [],
     );
 
     expect(files.sort()).toEqual([...names].sort());
@@ -74,7 +88,9 @@ describe('walkTree', () => {
     });
 
     const events = await collect(root);
-    const byPath = new Map(events.flatMap((event) => (event.type === 'entry' ? [[event.entry.path, event.entry]] : [])));
+    const byPath = new Map(
+      events.flatMap((event) => (event.type === 'entry' ? [[event.entry.path, event.entry]] : [])),
+    );
 
     expect(byPath.get(`${root}/db/pg_tblspc`)?.type).toBe('dir');
     expect(byPath.get(`${root}/db/pg_wal/archive_status`)?.type).toBe('dir');
@@ -83,14 +99,22 @@ describe('walkTree', () => {
 
   it('records mode bits and mtime', async () => {
     const root = await makeTempDir('walk-mode');
-    await writeTree(root, { 'script.sh': { file: '#!/bin/sh\n', mode: 0o750, mtime: new Date('2020-01-02T03:04:05Z') } });
+    await writeTree(root, {
+      'script.sh': { file: '#!/bin/sh\n', mode: 0o750, mtime: new Date('2020-01-02T03:04:05Z') },
+    });
 
     const events = await collect(`${root}/script.sh`);
 
     expect(events).toEqual([
       {
         type: 'entry',
-        entry: { path: `${root}/script.sh`, type: 'file', size: 10, mode: 0o750, mtimeMs: Date.parse('2020-01-02T03:04:05Z') },
+        entry: {
+          path: `${root}/script.sh`,
+          type: 'file',
+          size: 10,
+          mode: 0o750,
+          mtimeMs: Date.parse('2020-01-02T03:04:05Z'),
+        },
       },
     ]);
   });
@@ -99,7 +123,9 @@ describe('walkTree', () => {
     const root = await makeTempDir('walk-exclude');
     await writeTree(root, { 'keep/a.txt': 'a', 'node_modules/pkg/index.js': 'x' });
 
-    const paths = entryPaths(await collect(root, (candidate) => !candidate.includes('node_modules')));
+    const paths = entryPaths(
+      await collect(root, (candidate) => !candidate.includes('node_modules')),
+    );
 
     expect(paths).toEqual([root, `${root}/keep`, `${root}/keep/a.txt`]);
   });
@@ -132,6 +158,12 @@ describe('walkTree', () => {
     const unreadable = events.filter((event) => event.type === 'unreadable');
     expect(unreadable).toHaveLength(1);
     expect(unreadable[0]).toMatchObject({ path: `${root}/locked`, code: 'EACCES' });
-    expect(entryPaths(events)).toEqual([root, `${root}/locked`, `${root}/ok`, `${root}/ok/a.txt`, `${root}/secret.txt`]);
+    expect(entryPaths(events)).toEqual([
+      root,
+      `${root}/locked`,
+      `${root}/ok`,
+      `${root}/ok/a.txt`,
+      `${root}/secret.txt`,
+    ]);
   });
 });

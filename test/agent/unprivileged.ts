@@ -5,7 +5,10 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-/** The user id a child runs as when the tests run as root, which reads every file regardless of mode. */
+/**
+ * The user id a child runs as when the tests run as root, which reads every file regardless of
+ * mode.
+ */
 const nobody = 65534;
 
 /**

@@ -1,4 +1,5 @@
-import { mkdir, readdir, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { errorCodes } from '../../src/protocol/errors.ts';
@@ -17,7 +18,7 @@ import {
 } from '../helpers/backup.ts';
 import { deferCleanup } from '../helpers/cleanup.ts';
 import { enrollAgent, registerCompany, type Company, type EnrolledAgent } from '../helpers/company.ts';
-import { startCoordinator } from '../helpers/coordinator.ts';
+import { startCoordinator, type Coordinator } from '../helpers/coordinator.ts';
 import { makeTempDir } from '../helpers/temp.ts';
 import {
   countFiles,
@@ -32,12 +33,13 @@ import {
   type TreeSpec,
 } from '../helpers/tree.ts';
 
+let coordinator: Coordinator;
 let alpha: Company;
 let laptop: EnrolledAgent;
 let server: EnrolledAgent;
 
 beforeAll(async () => {
-  const coordinator = await startCoordinator();
+  coordinator = await startCoordinator();
   alpha = await registerCompany(coordinator, 'Alpha');
   laptop = await enrollAgent(alpha, 'laptop');
   server = await enrollAgent(alpha, 'server');
@@ -84,6 +86,24 @@ async function expectRestoreEquals(
 
   expect(result).toMatchObject(countFiles(expected));
   await expectTreeEquals(restoredPath(to, source), expected, options);
+}
+
+/**
+ * Counts the content objects (packs and whole objects) in the company's bucket of the local
+ * store, found as a folder named after the bucket in the coordinator's data folder.
+ */
+async function countStoredContents(): Promise<number> {
+  const entries = await readdir(coordinator.dataDir, { recursive: true, withFileTypes: true });
+  const bucketDir = entries.find((entry) => entry.isDirectory() && entry.name === alpha.bucket);
+  expect(bucketDir, `folder of bucket ${alpha.bucket} under ${coordinator.dataDir}`).toBeDefined();
+
+  const bucketPath = path.join(bucketDir!.parentPath, bucketDir!.name);
+  let count = 0;
+  for (const prefix of ['packs', 'objects']) {
+    const files = await readdir(path.join(bucketPath, prefix), { recursive: true, withFileTypes: true }).catch(() => []);
+    count += files.filter((entry) => entry.isFile()).length;
+  }
+  return count;
 }
 
 describe('full backup', () => {
@@ -142,6 +162,36 @@ describe('full backup', () => {
     const { to } = await restoreSnapshot(alpha, { configId: config.id, resourceId: laptop.resourceId });
     await expectTreeEquals(restoredPath(to, source), expected);
   });
+});
+
+describe('package tree', () => {
+  // A real tree of many small files: the zod package as npm installed it for this project.
+  const zodPackage = fileURLToPath(new URL('../../node_modules/zod', import.meta.url));
+
+  test('many small files share few stored objects', async () => {
+    const source = await makeTempDir('package-source');
+    await cp(zodPackage, source, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+    const tree = await describeTree(source);
+    const { files } = countFiles(tree);
+    expect(files).toBeGreaterThan(500);
+    const storedBefore = await countStoredContents();
+
+    const config = await addBackup(alpha, { name: 'zod package', paths: [source], resourceId: laptop.resourceId });
+    const [snapshot] = await waitForSnapshots(alpha, config.id, laptop.resourceId, 1, 60_000);
+
+    expect(snapshot).toMatchObject(countFiles(tree));
+    // Hundreds of small contents go into a few packs of about 8 MiB, not one object each.
+    expect(await countStoredContents() - storedBefore).toBeLessThanOrEqual(5);
+    await expectRestoreEquals(config.id, snapshot.id, source, tree);
+
+    await rm(path.join(source, 'src'), { recursive: true, force: true });
+    await writeFile(path.join(source, 'package.json'), uniqueContent(2048));
+    await writeFile(path.join(source, 'ADDED.md'), uniqueContent(512));
+    const runs = await backupUntilMatches(alpha, { configId: config.id, resourceId: laptop.resourceId, source, timeoutMs: 60_000 });
+
+    expect(totalUploads(runs)).toEqual({ filesUploaded: 2, bytesUploaded: 2048 + 512 });
+    await expectRestoreEquals(config.id, snapshot.id, source, tree);
+  }, 120_000);
 });
 
 describe('incremental backup', () => {
@@ -204,6 +254,44 @@ describe('incremental backup', () => {
   });
 });
 
+describe('config changes', () => {
+  test('path change pushes the new paths in full', async () => {
+    const { source: oldSource, config } = await backedUpTree({ 'old.txt': uniqueContent(10) });
+    const newSource = await makeTempDir('new-source');
+    await writeTree(newSource, { 'new.txt': uniqueContent(20), 'deeper/more.txt': uniqueContent(30) });
+    const newTree = await describeTree(newSource);
+
+    await alpha.cliJson([
+      'backup', 'update', String(config.id), '--company', String(alpha.companyId), '--path', newSource, '--json',
+    ]);
+    const snapshots = await waitForSnapshots(alpha, config.id, laptop.resourceId, 2);
+    const latest = snapshotIdsOldestFirst(snapshots).at(-1)!;
+    const { to } = await restoreSnapshot(alpha, { configId: config.id, resourceId: laptop.resourceId, snapshot: latest });
+
+    await expectTreeEquals(restoredPath(to, newSource), newTree);
+    expect(await strayEntries(to, newSource)).toEqual([]);
+
+    // The new path is watched, and the old one is left alone.
+    await writeFile(path.join(oldSource, 'old-after.txt'), uniqueContent(40));
+    await writeFile(path.join(newSource, 'new-after.txt'), uniqueContent(50));
+    const runs = await backupUntilMatches(alpha, { configId: config.id, resourceId: laptop.resourceId, source: newSource });
+    expect(totalUploads(runs)).toEqual({ filesUploaded: 1, bytesUploaded: 50 });
+    const { to: later } = await restoreSnapshot(alpha, { configId: config.id, resourceId: laptop.resourceId });
+    expect(await strayEntries(later, newSource)).toEqual([]);
+  });
+
+  test('deleted config stays restorable', async () => {
+    const { source, tree, config, snapshot } = await backedUpTree({ 'kept.txt': uniqueContent(10) });
+
+    const deleted = await alpha.cli(['backup', 'delete', String(config.id), '--company', String(alpha.companyId)]);
+
+    expect(deleted.code, deleted.stderr).toBe(0);
+    const snapshots = await listSnapshots(alpha, config.id, laptop.resourceId);
+    expect(snapshots.map((entry) => entry.id)).toContain(snapshot.id);
+    await expectRestoreEquals(config.id, snapshot.id, source, tree);
+  });
+});
+
 describe('restore', () => {
   test('--path restores one folder only', async () => {
     const { source, tree, config } = await backedUpTree(awkwardTree());
@@ -247,7 +335,7 @@ describe('restore', () => {
   test('writes nothing outside the target', async () => {
     const outside = await makeTempDir('outside');
     const { source, config, snapshot: first } = await backedUpTree({ 'dir/secret.txt': uniqueContent(40) });
-    // The next snapshot holds `dir` as a symlink that leaves the tree.
+    // In the next snapshot, `dir` is a symlink that leads out of the tree.
     await rm(path.join(source, 'dir'), { recursive: true });
     await symlink(outside, path.join(source, 'dir'));
     await backupUntilMatches(alpha, { configId: config.id, resourceId: laptop.resourceId, source });

@@ -1,5 +1,7 @@
+import { chown } from 'node:fs/promises';
 import path from 'node:path';
-import { childEnv, ManagedProcess, type LogLine } from './processes.ts';
+import { deferCleanup } from './cleanup.ts';
+import { childEnv, ManagedProcess, type LogLine, type ProcessUser } from './processes.ts';
 import { makeTempDir } from './temp.ts';
 
 export interface AgentOptions {
@@ -10,6 +12,8 @@ export interface AgentOptions {
   /** State folder; a new temp folder when omitted. */
   stateDir?: string;
   env?: Record<string, string>;
+  /** Runs the agent as another user; its state folder must be writable by that user. */
+  user?: ProcessUser;
 }
 
 /** Log message of the agent once its websocket to the coordinator is open. */
@@ -36,7 +40,9 @@ export class Agent {
   /** Starts an agent and waits for its "agent connected" log line. */
   static async start(options: AgentOptions): Promise<Agent> {
     const stateDir = options.stateDir ?? (await makeTempDir(`agent-${options.name}`));
+    if (options.user?.uid !== undefined) await chown(stateDir, options.user.uid, options.user.gid ?? options.user.uid);
     const agent = new Agent(stateDir, options);
+    deferCleanup(() => agent.stop());
     agent.spawn(options.installer);
     await agent.waitConnected();
     return agent;
@@ -86,6 +92,6 @@ export class Agent {
     const args = ['agent', 'start', '--state-dir', this.stateDir, '--name', this.name];
     if (installer) args.push('--installer', installer);
     const env = childEnv({ SYNCCTL_CONFIG_DIR: path.join(this.stateDir, 'cli-config'), ...this.options.env });
-    this.process = ManagedProcess.start(`agent ${this.name}`, args, env);
+    this.process = ManagedProcess.start(`agent ${this.name}`, args, env, { owned: true, user: this.options.user });
   }
 }

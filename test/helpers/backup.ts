@@ -150,7 +150,7 @@ export async function restoreSnapshot(
   return { result, to };
 }
 
-/** Where a restore into `to` puts the absolute path `original`: `/data/a.txt` lands at `TO/data/a.txt`. */
+/** Maps the absolute path `original` to where a restore into `to` writes it: `/data/a.txt` to `TO/data/a.txt`. */
 export function restoredPath(to: string, original: string): string {
   return path.join(to, original);
 }
@@ -162,6 +162,8 @@ export interface BackupUntilOptions {
   timeoutMs?: number;
   /** Compare folder mtimes too (default false: the test of folder mtimes does). */
   folderMtimes?: boolean;
+  /** Resource that restores each snapshot for the comparison (`--on`); the backing-up one when omitted. */
+  restoreOn?: number;
 }
 
 /**
@@ -178,7 +180,12 @@ export async function backupUntilMatches(company: Company, options: BackupUntilO
       const run = await runBackup(company, options.configId, options.resourceId);
       runs.push(run);
 
-      const { to } = await restoreSnapshot(company, { ...options, snapshot: run.snapshotId });
+      const { to } = await restoreSnapshot(company, {
+        configId: options.configId,
+        resourceId: options.resourceId,
+        snapshot: run.snapshotId,
+        on: options.restoreOn,
+      });
       differences = ['the restored tree is missing its root'];
       const restored = await describeTree(restoredPath(to, options.source));
       differences = diffTrees(expected, restored, { folderMtimes: options.folderMtimes ?? false });

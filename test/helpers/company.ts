@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { expect } from 'vitest';
 import { installerSchema, type Installer, type RegisterCompanyResult } from '../../src/protocol/company.ts';
+import type { RegisterResourceResult } from '../../src/protocol/resource.ts';
 import { Agent } from './agent.ts';
 import { api, expectApiSuccess, type ApiRequest, type ApiResponse } from './api.ts';
 import { parseJsonOutput, runCli, runCliJson, spawnCli, type CliResult, type RunningCli } from './cli.ts';
@@ -154,12 +155,17 @@ export async function readInstaller(installerPath: string): Promise<Installer> {
 
 /**
  * Enrolls a resource through `POST /resource/register` with the company's installer secret,
- * without starting an agent: for tests that only need a resource id.
+ * without starting an agent. Returns the resource id and its bearer token for the agent API.
  */
-export async function registerResourceWithoutAgent(company: Company, name: string): Promise<number> {
+export async function enrollWithoutAgent(company: Company, name: string): Promise<RegisterResourceResult> {
   const installer = await readInstaller(await downloadInstaller(company));
   const response = await api(company.coordinator.url, 'POST', '/resource/register', {
     json: { companyId: installer.companyId, enrollmentSecret: installer.enrollmentSecret, name },
   });
-  return expectApiSuccess(response).resourceId;
+  return expectApiSuccess<RegisterResourceResult>(response);
+}
+
+/** Enrolls a resource without starting an agent, for tests that only need its id. */
+export async function registerResourceWithoutAgent(company: Company, name: string): Promise<number> {
+  return (await enrollWithoutAgent(company, name)).resourceId;
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { deferCleanup } from './cleanup.ts';
 import { childEnv, ManagedProcess, type LogLine } from './processes.ts';
 import { makeTempDir } from './temp.ts';
 import { waitFor } from './wait.ts';
@@ -58,7 +59,7 @@ export class Coordinator {
       SYNCCTL_ADMIN_TOKEN: adminToken ?? undefined,
       ...this.options.env,
     });
-    this.process = ManagedProcess.start(`coordinator on ${this.dataDir}`, args, env);
+    this.process = ManagedProcess.start(`coordinator on ${this.dataDir}`, args, env, { owned: true });
 
     const info = await this.waitUntilReady();
     this.url = info.url;
@@ -74,7 +75,7 @@ export class Coordinator {
   }
 
   async stop(): Promise<void> {
-    await this.process.stop();
+    await this.process?.stop();
   }
 
   private async waitUntilReady(): Promise<CoordinatorInfo> {
@@ -103,6 +104,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   const dataDir = options.dataDir ?? (await makeTempDir('coordinator'));
   const adminToken = options.adminToken === undefined ? randomBytes(24).toString('hex') : options.adminToken;
   const coordinator = new Coordinator(dataDir, { ...options, adminToken });
+  deferCleanup(() => coordinator.stop());
   await coordinator.start();
   return coordinator;
 }

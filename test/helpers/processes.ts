@@ -16,6 +16,12 @@ export interface LogLine {
   [field: string]: unknown;
 }
 
+/** User and group ids a child runs as; the test runner's own when empty. */
+export interface ProcessUser {
+  uid?: number;
+  gid?: number;
+}
+
 export interface ExitStatus {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -57,9 +63,9 @@ export class ManagedProcess {
   private paused = false;
   private partialLine = '';
 
-  private constructor(label: string, args: string[], env: NodeJS.ProcessEnv) {
+  private constructor(label: string, args: string[], env: NodeJS.ProcessEnv, user: ProcessUser) {
     this.label = label;
-    this.child = spawn(syncctlBin, args, { env, cwd: os.tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(syncctlBin, args, { env, cwd: os.tmpdir(), stdio: ['ignore', 'pipe', 'pipe'], ...user });
     liveChildren.add(this.child);
 
     this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => this.collect(chunk));
@@ -75,10 +81,20 @@ export class ManagedProcess {
     });
   }
 
-  /** Starts `syncctl ARGS...` and registers its stop in the current cleanup scope. */
-  static start(label: string, args: string[], env: NodeJS.ProcessEnv): ManagedProcess {
-    const managed = new ManagedProcess(label, args, env);
-    deferCleanup(() => managed.stop());
+  /**
+   * Starts `syncctl ARGS...`. Unless `owned` is set, its stop is registered in the current
+   * cleanup scope. An owner (a Coordinator or Agent) that restarts its process sets `owned` and
+   * stops the process itself, so that a restart inside a test does not end with that test.
+   */
+  static start(
+    label: string,
+    args: string[],
+    env: NodeJS.ProcessEnv,
+    options: { owned?: boolean; user?: ProcessUser } = {},
+  ): ManagedProcess {
+    const managed = new ManagedProcess(label, args, env, options.user ?? {});
+    const owned = options.owned ?? false;
+    if (!owned) deferCleanup(() => managed.stop());
     return managed;
   }
 
@@ -155,7 +171,7 @@ export class ManagedProcess {
     }
   }
 
-  /** The last log lines and stderr, for error messages. */
+  /** Formats the last log lines and stderr for error messages. */
   describe(lineCount = 15): string {
     const tail = this.logs.slice(-lineCount).map((line) => `  ${line.text}`);
     const stderr = this.stderr.trim().split('\n').slice(-lineCount).map((line) => `  ${line}`);

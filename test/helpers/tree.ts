@@ -183,17 +183,18 @@ export function uniqueContent(size: number): Buffer {
 }
 
 /**
- * Lists the entries under `to` that are neither `kept` (an absolute path restored under `to`)
- * nor below it, nor one of the folders leading to it: what a restore wrote where it should not.
+ * Lists the entries under `to` that are neither the restored copy of `originalPath` (an absolute
+ * path restored under `to`), nor below it, nor one of the folders leading to it: what a restore
+ * wrote where it should not.
  */
-export async function strayEntries(to: string, kept: string): Promise<string[]> {
-  const keptRelative = path.relative(to, path.join(to, kept));
+export async function strayEntries(to: string, originalPath: string): Promise<string[]> {
+  const restoredRelative = path.relative(to, path.join(to, originalPath));
   const ancestors = new Set<string>();
-  for (let parent = path.dirname(keptRelative); parent !== '.'; parent = path.dirname(parent)) ancestors.add(parent);
+  for (let parent = path.dirname(restoredRelative); parent !== '.'; parent = path.dirname(parent)) ancestors.add(parent);
 
   const stray: string[] = [];
   for (const [relative, entry] of await describeTree(to)) {
-    if (relative === '.' || relative === keptRelative || relative.startsWith(`${keptRelative}/`)) continue;
+    if (relative === '.' || relative === restoredRelative || relative.startsWith(`${restoredRelative}/`)) continue;
     if (ancestors.has(relative) && entry.type === 'dir') continue;
     stray.push(`${entry.type} ${relative}`);
   }
