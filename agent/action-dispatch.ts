@@ -1,9 +1,9 @@
 import type { AgentAction } from '../src/protocol/actions.ts';
-import { SyncctlError } from '../src/protocol/errors.ts';
 import type { AgentContext } from './agent-context.ts';
 import type { ConfigSync } from './config-sync.ts';
 import type { RunQueue } from './run-queue.ts';
 import { backupTask, restoreTask } from './run-tasks.ts';
+import type { SyncManager } from './sync/sync-manager.ts';
 
 /**
  * Handles the actions the coordinator sends. Each handler is idempotent, because delivery is at
@@ -15,10 +15,13 @@ export class ActionDispatcher {
   private readonly configs: ConfigSync;
   private readonly runs: RunQueue;
 
-  constructor(context: AgentContext, configs: ConfigSync, runs: RunQueue) {
+  private readonly syncs: SyncManager;
+
+  constructor(context: AgentContext, configs: ConfigSync, runs: RunQueue, syncs: SyncManager) {
     this.context = context;
     this.configs = configs;
     this.runs = runs;
+    this.syncs = syncs;
   }
 
   async handle(actionId: number, action: AgentAction): Promise<void> {
@@ -48,13 +51,18 @@ export class ActionDispatcher {
       case 'restore':
         await this.runs.restore(action.runId, restoreTask(this.context, action.runId));
         return;
-      default:
-        // NOTE: sync and share actions are not implemented by this agent yet. Rejecting them
-        // leaves them unacknowledged in the coordinator's outbox, so they are sent again later.
-        throw new SyncctlError(
-          'invalidInput',
-          `This agent does not handle "${action.kind}" actions; the action stays in the coordinator's outbox.`,
-        );
+      case 'sync_watch':
+        await this.syncs.watch(action.config);
+        return;
+      case 'sync_unwatch':
+        await this.syncs.unwatch(action.configId);
+        return;
+      case 'sync_apply':
+        await this.syncs.apply(action.delivery);
+        return;
+      case 'download':
+        await this.syncs.receiveShare(action.share);
+        return;
     }
   }
 }
@@ -69,5 +77,8 @@ function describeAction(action: AgentAction): { kind: string; configId?: number;
     return { kind: action.kind, configId: action.configId, runId: action.runId };
   }
   if (action.kind === 'restore') return { kind: action.kind, runId: action.runId };
+  if (action.kind === 'sync_watch') return { kind: action.kind, configId: action.config.id };
+  if (action.kind === 'sync_unwatch') return { kind: action.kind, configId: action.configId };
+  if (action.kind === 'sync_apply') return { kind: action.kind, configId: action.delivery.configId };
   return { kind: action.kind };
 }

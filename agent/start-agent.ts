@@ -5,6 +5,7 @@ import type { AgentContext } from './agent-context.ts';
 import { ChangeReporter } from './change-reporter.ts';
 import { ConfigRegistry } from './config-registry.ts';
 import { ConfigSync } from './config-sync.ts';
+import { SyncManager } from './sync/sync-manager.ts';
 import { AgentConnection } from './connection.ts';
 import { CoordinatorClient } from './coordinator-client.ts';
 import { loadOrEnroll } from './enroll.ts';
@@ -67,14 +68,19 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const registry = new ConfigRegistry(context);
   const runs = new RunQueue();
   const sync = new ConfigSync(context, registry, runs, reporter);
-  const dispatcher = new ActionDispatcher(context, sync, runs);
+  const syncs = new SyncManager(context);
+  await syncs.load();
+  const dispatcher = new ActionDispatcher(context, sync, runs, syncs);
 
   const connection = new AgentConnection({
     coordinatorUrl: state.coordinatorUrl,
     token: state.token,
     resourceId: state.resourceId,
     logger,
-    onConnected: () => sync.onConnected(),
+    onConnected: () => {
+      sync.onConnected();
+      syncs.onConnected();
+    },
     handleAction: (actionId, action) => dispatcher.handle(actionId, action),
   });
   connection.start();
@@ -94,6 +100,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     await runs.stop();
     await sync.idle();
     await registry.closeAll();
+    await syncs.close();
     logger.info({ resourceId: state.resourceId }, 'agent stopped');
   }
   return {

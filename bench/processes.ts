@@ -22,7 +22,7 @@ export class BenchCluster {
   }
 
   get env(): NodeJS.ProcessEnv {
-    return { ...process.env, SYNCCTL_CONFIG_DIR: path.join(this.root, 'cli'), SYNCCTL_SERVER: this.url, SYNCCTL_ADMIN_TOKEN: this.adminToken, SYNCCTL_LOG_LEVEL: 'warn' };
+    return { ...process.env, SYNCCTL_CONFIG_DIR: path.join(this.root, 'cli'), SYNCCTL_SERVER: this.url, SYNCCTL_ADMIN_TOKEN: this.adminToken, SYNCCTL_LOG_LEVEL: process.env.SYNCCTL_LOG_LEVEL ?? 'warn' };
   }
 
   async start(): Promise<void> {
@@ -74,7 +74,7 @@ export class BenchCluster {
   }
 
   private spawn(args: string[]): ChildProcess {
-    const child = spawn(syncctl, args, { env: this.env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(syncctl, args, { env: this.env, stdio: ['ignore', process.env.BENCH_LOGS ? 'inherit' : 'ignore', 'inherit'] });
     this.children.push(child);
     return child;
   }

@@ -55,6 +55,7 @@ async function applyOnDisk(context: AgentContext, records: SyncRecords, delivery
     case 'symlink':
       await fs.mkdir(path.dirname(target), { recursive: true });
       await replaceWithSymlink(target, delivery.target ?? '');
+      await fs.lutimes(target, new Date(), new Date(delivery.mtimeMs));
       return { target, error: null, conflictPath: null };
     case 'file':
       return writeFile(context, records, delivery, target);
@@ -123,11 +124,17 @@ async function removePath(records: SyncRecords, target: string): Promise<void> {
     return;
   }
   if (current.isFile() && records.get(target) && !records.matches(target, current.size, current.mtimeMs)) return;
-  await fs.unlink(target);
+  await fs.unlink(target).catch(ignoreNotFound);
   records.delete(target);
 }
 
 async function removeFolder(records: SyncRecords, folder: string): Promise<void> {
-  for (const entry of await fs.readdir(folder)) await removePath(records, path.join(folder, entry));
-  if ((await fs.readdir(folder)).length === 0) await fs.rmdir(folder);
+  const names = await fs.readdir(folder).catch((error: unknown) => (isNotFound(error) ? [] : Promise.reject(error)));
+  for (const name of names) await removePath(records, path.join(folder, name));
+  const left = await fs.readdir(folder).catch((error: unknown) => (isNotFound(error) ? null : Promise.reject(error)));
+  if (left !== null && left.length === 0) await fs.rmdir(folder).catch(ignoreNotFound);
+}
+
+function ignoreNotFound(error: unknown): void {
+  if (!isNotFound(error)) throw error;
 }

@@ -1,4 +1,5 @@
 import type { AgentSyncConfig, ShareDelivery, SyncDelivery } from '../../src/protocol/actions.ts';
+import type { AgentConfigsResponse } from '../../src/protocol/agent-api.ts';
 import type { AgentContext } from '../agent-context.ts';
 import { receiveShare } from './share-download.ts';
 import { applyDelivery } from './sync-destination.ts';
@@ -18,6 +19,7 @@ export class SyncManager {
   private readonly records: SyncRecords;
   private readonly sources = new Map<number, SyncSource>();
   private readonly pathQueues = new Map<string, Promise<unknown>>();
+  private readonly orders = new Map<number, { barrier: Promise<unknown>; inFlight: Set<Promise<unknown>> }>();
   private changing: Promise<unknown> = Promise.resolve();
 
   constructor(context: AgentContext) {
@@ -27,6 +29,14 @@ export class SyncManager {
 
   async load(): Promise<void> {
     await this.records.load();
+  }
+
+  /** Fetches the sync configs this resource is the source of and makes the running sources match. */
+  onConnected(): void {
+    this.context.client
+      .get<AgentConfigsResponse>('/agent/configs')
+      .then((response) => this.reconcile(response.syncConfigs))
+      .catch((error: unknown) => this.context.logger.error({ err: error, resourceId: this.context.resourceId }, 'synchronizing sync configs failed'));
   }
 
   /** Makes the running sources match the configs the coordinator lists for this resource. */
@@ -47,16 +57,33 @@ export class SyncManager {
     return this.serialize(() => this.stopSource(configId));
   }
 
-  /** Applies a delivery after any earlier one for the same path. */
+  /**
+   * Applies a delivery after any earlier one for the same path. A delete waits for every earlier
+   * delivery of its config and holds back later ones, because it may remove their folder.
+   */
   apply(delivery: SyncDelivery): Promise<unknown> {
     const key = `${delivery.configId}:${delivery.sourcePath}`;
+    const order = this.configOrder(delivery.configId);
     const previous = this.pathQueues.get(key) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => applyDelivery(this.context, this.records, delivery));
+    const start = delivery.type === 'deleted' ? Promise.all([previous, order.barrier, ...order.inFlight]) : Promise.all([previous, order.barrier]);
+    const next = start.catch(() => undefined).then(() => applyDelivery(this.context, this.records, delivery));
     this.pathQueues.set(key, next);
+    order.inFlight.add(next);
+    if (delivery.type === 'deleted') order.barrier = next.catch(() => undefined);
     void next.finally(() => {
+      order.inFlight.delete(next);
       if (this.pathQueues.get(key) === next) this.pathQueues.delete(key);
-    });
+    }).catch(() => undefined);
     return next;
+  }
+
+  private configOrder(configId: number): { barrier: Promise<unknown>; inFlight: Set<Promise<unknown>> } {
+    let order = this.orders.get(configId);
+    if (!order) {
+      order = { barrier: Promise.resolve(), inFlight: new Set() };
+      this.orders.set(configId, order);
+    }
+    return order;
   }
 
   receiveShare(share: ShareDelivery): Promise<void> {

@@ -32,6 +32,9 @@ export class SyncSource {
   private readonly watcher: ConfigWatcher;
   private readonly queued = new Set<string>();
   private active = 0;
+  private readonly scanRequests = new Set<string>();
+  private scanTimer: NodeJS.Timeout | null = null;
+  private scanning: Promise<void> = Promise.resolve();
   private idleWaiters: (() => void)[] = [];
   private stopped = false;
 
@@ -54,6 +57,7 @@ export class SyncSource {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.scanTimer !== null) clearTimeout(this.scanTimer);
     await this.watcher.close();
     this.context.logger.info({ configId: this.config.id }, 'sync watcher stopped');
   }
@@ -64,19 +68,41 @@ export class SyncSource {
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * Sends each changed path. Folder events also rescan the folder above, because chokidar may
+   * report a renamed or removed folder's children without the folder itself, or the reverse.
+   */
   private onChanges(changes: PathChange[]): void {
-    const rescans = changes.filter((change) => change.kind === 'rescan').map((change) => change.path);
-    for (const change of changes) if (change.kind !== 'rescan') this.enqueue(change.path);
-    if (rescans.length > 0) {
-      this.scan(rescans).catch((error: unknown) => this.context.logger.warn({ err: error, configId: this.config.id }, 'sync scan failed'));
+    for (const change of changes) {
+      if (change.kind === 'rescan') this.requestScan(change.path);
+      else this.enqueue(change.path);
+      if (change.kind === 'addDir' || change.kind === 'unlinkDir') this.requestScan(path.dirname(change.path));
     }
   }
 
+  /** Schedules a scan of `folder` (or of the include root, when `folder` lies above it), merged with others. */
+  private requestScan(folder: string): void {
+    const root = this.filter.rootOf(folder);
+    const target = root === null ? this.filter.roots.find((r) => r.startsWith(`${folder}/`)) : folder;
+    if (target === undefined || this.stopped) return;
+    this.scanRequests.add(target);
+    if (this.scanTimer !== null) return;
+    this.scanTimer = setTimeout(() => {
+      this.scanTimer = null;
+      const folders = [...this.scanRequests];
+      this.scanRequests.clear();
+      const outermost = folders.filter((f) => !folders.some((other) => other !== f && f.startsWith(`${other}/`)));
+      this.scanning = this.scanning
+        .then(() => this.scan(outermost))
+        .catch((error: unknown) => this.context.logger.warn({ err: error, configId: this.config.id }, 'sync scan failed'));
+    }, 100);
+  }
+
   /** Lists the roots that exist and lets the coordinator pick what differs; a missing root deletes nothing. */
-  private async scan(roots: readonly string[]): Promise<void> {
+  private async scan(requested: readonly string[]): Promise<void> {
     const present: string[] = [];
     const entries: Omit<SyncEntry, 'hash'>[] = [];
-    for (const root of roots) {
+    for (const root of await this.existingFolders(requested)) {
       let missing = false;
       for await (const event of walkTree(root, { includes: (p) => this.includes(p) })) {
         if (event.type === 'missing') missing = true;
@@ -90,6 +116,25 @@ export class SyncSource {
     this.context.logger.info({ configId: this.config.id, entries: entries.length, changed: changed.length }, 'sync scan sent');
     for (const changedPath of changed) this.enqueue(changedPath);
     await this.idle();
+  }
+
+  /**
+   * Replaces each folder that is gone by its nearest existing folder at or below its include
+   * root, so that a scan after `rm -rf a/b/c` lists `a` and the deletion is seen. A folder whose
+   * include root is gone is kept as it is: the scan then reports the root missing.
+   */
+  private async existingFolders(folders: readonly string[]): Promise<string[]> {
+    const result = new Set<string>();
+    for (const folder of folders) {
+      const root = this.filter.rootOf(folder);
+      let current = folder;
+      while (root !== null && current !== root && !(await fs.lstat(current).then((s) => s.isDirectory(), () => false))) {
+        current = path.dirname(current);
+      }
+      result.add(current);
+    }
+    const list = [...result];
+    return list.filter((f) => !list.some((other) => other !== f && f.startsWith(`${other}/`)));
   }
 
   private includes(candidate: string): boolean {
@@ -120,6 +165,7 @@ export class SyncSource {
   /** Sends the current state of one path, after it settled. */
   private async send(changedPath: string): Promise<void> {
     const entry = await this.settledEntry(changedPath);
+    if (entry === 'rootMissing') return;
     if (entry === 'retry') {
       this.enqueue(changedPath);
       return;
@@ -136,19 +182,26 @@ export class SyncSource {
     await this.sendFile(changedPath);
   }
 
-  /** Returns the entry once its size and mtime held still, null when it is gone, or 'retry'. */
-  private async settledEntry(changedPath: string): Promise<LocalEntry | null | 'retry'> {
+  /**
+   * Returns the entry once its size and mtime held still, null when it is gone, 'retry' when it
+   * is still changing, or 'rootMissing' when its include root is gone (which deletes nothing).
+   */
+  private async settledEntry(changedPath: string): Promise<LocalEntry | null | 'retry' | 'rootMissing'> {
     const first = await fs.lstat(changedPath).catch((error: unknown) => {
       if (isNotFound(error)) return null;
       throw error;
     });
-    if (first === null) return (await this.rootPresent(changedPath)) ? null : 'retry';
+    if (first === null) {
+      if (!(await this.rootPresent(changedPath))) return 'rootMissing';
+      this.requestScan(path.dirname(changedPath));
+      return null;
+    }
     if (!first.isFile()) return entryFromStats(changedPath, first);
 
     const settleLeft = settleMs - (Date.now() - first.mtimeMs);
     if (settleLeft > 0) await new Promise((resolve) => setTimeout(resolve, settleLeft));
     const second = await fs.lstat(changedPath).catch(() => null);
-    if (second === null) return (await this.rootPresent(changedPath)) ? null : 'retry';
+    if (second === null) return (await this.rootPresent(changedPath)) ? null : 'rootMissing';
     if (second.size !== first.size || second.mtimeMs !== first.mtimeMs) return 'retry';
     return entryFromStats(changedPath, second);
   }

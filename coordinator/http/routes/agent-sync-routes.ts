@@ -28,7 +28,8 @@ const uploadQuerySchema = z.object({
 agentSyncRoutes.on(['POST', 'PUT'], '/uploadv2ForSync', async (c) => {
   const query = parseInput(uploadQuerySchema, c.req.query(), 'query parameter');
   const entry = parseInput(syncEntrySchema, { ...query, type: 'file' }, 'query parameter');
-  const hasBody = c.req.header('content-length') !== '0' && c.req.raw.body !== null;
+  // An empty file is sent as an empty body; otherwise Content-Length 0 means "content omitted".
+  const hasBody = query.size === 0 || (c.req.header('content-length') !== '0' && c.req.raw.body !== null);
   const result = await uploadSyncContent(c.get('deps'), c.get('resource'), query.configId, entry, hasBody ? requestBodyStream(c) : null);
   return c.json(result);
 });
