@@ -1,11 +1,10 @@
-import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import type { AgentSyncConfig } from '../../src/protocol/actions.ts';
 import type { SyncEntry } from '../../src/protocol/agent-api.ts';
 import type { AgentContext } from '../agent-context.ts';
 import { describeError, isNotFound } from '../fs-error-code.ts';
+import { uploadFileStream, type StreamUploadResult } from '../transfer/stream-upload.ts';
 import { changedDuringRead, hashFile } from '../transfer/hash-file.ts';
 import { ConfigWatcher } from '../watcher/config-watcher.ts';
 import { entryFromStats, type LocalEntry } from '../watcher/local-entry.ts';
@@ -31,6 +30,7 @@ export class SyncSource {
   private readonly filter: PathFilter;
   private readonly watcher: ConfigWatcher;
   private readonly queued = new Set<string>();
+  private readonly sending = new Set<string>();
   private active = 0;
   private readonly scanRequests = new Set<string>();
   private scanTimer: NodeJS.Timeout | null = null;
@@ -147,14 +147,18 @@ export class SyncSource {
     this.pump();
   }
 
+  /** Starts sends up to the concurrency limit; a path already being sent waits for that send. */
   private pump(): void {
-    while (this.active < concurrency && this.queued.size > 0 && !this.stopped) {
-      const next = this.queued.values().next().value as string;
+    while (this.active < concurrency && !this.stopped) {
+      const next = [...this.queued].find((candidate) => !this.sending.has(candidate));
+      if (next === undefined) break;
       this.queued.delete(next);
+      this.sending.add(next);
       this.active += 1;
       this.send(next)
         .catch((error: unknown) => this.context.logger.warn({ err: error, configId: this.config.id, path: next }, 'sync send failed'))
         .finally(() => {
+          this.sending.delete(next);
           this.active -= 1;
           this.pump();
           if (this.queued.size === 0 && this.active === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
@@ -243,20 +247,17 @@ export class SyncSource {
     });
     const withContent = missing.length > 0;
     const response = await this.upload(`/uploadv2ForSync?${query}`, withContent ? filePath : null, hashed.size);
-    if (!response.ok) {
-      const text = await response.text();
-      throw new Error(`Upload of "${filePath}" for sync config ${this.config.id} failed with HTTP ${response.status}: ${text.slice(0, 300)}`);
+    if (response.status >= 300) {
+      throw new Error(`Upload of "${filePath}" for sync config ${this.config.id} failed with HTTP ${response.status}: ${response.body.slice(0, 300)}`);
     }
-    await response.body?.cancel();
     const after = await fs.lstat(filePath).catch(() => null);
     if (after && (after.size !== hashed.size || after.mtimeMs !== hashed.after.mtimeMs)) this.enqueue(filePath);
   }
 
-  private async upload(pathAndQuery: string, file: string | null, size: number): Promise<Response> {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.context.token}`, 'content-type': 'application/octet-stream', 'content-length': String(file ? size : 0) };
-    const body = file ? (Readable.toWeb(createReadStream(file)) as ReadableStream) : null;
+  private async upload(pathAndQuery: string, file: string | null, size: number): Promise<StreamUploadResult> {
+    const headers = { authorization: `Bearer ${this.context.token}` };
     try {
-      return await fetch(`${this.context.client.baseUrl}${pathAndQuery}`, { method: 'POST', headers, body, duplex: 'half' } as RequestInit);
+      return await uploadFileStream(`${this.context.client.baseUrl}${pathAndQuery}`, 'POST', headers, file, size);
     } catch (error) {
       throw new Error(`Upload to the coordinator failed: ${describeError(error)}`);
     }

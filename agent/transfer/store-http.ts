@@ -1,6 +1,5 @@
-import { createReadStream } from 'node:fs';
-import { Readable } from 'node:stream';
 import { SyncctlError } from '../../src/protocol/errors.ts';
+import { uploadFileStream } from './stream-upload.ts';
 import { backoffDelayMs, sleep } from '../backoff.ts';
 import { describeFetchFailure, errorFromResponse } from '../coordinator-client.ts';
 
@@ -70,20 +69,9 @@ export async function putFile(
   size: number,
   signal?: AbortSignal,
 ): Promise<void> {
-  const response = await fetchWithRetry('PUT', key, signal, null, (attemptSignal) => {
-    const body =
-      size === 0
-        ? new Uint8Array(0)
-        : (Readable.toWeb(
-            createReadStream(filePath, { start: 0, end: size - 1 }),
-          ) as ReadableStream<Uint8Array>);
-    return fetch(url, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
-      body,
-      duplex: 'half',
-      signal: attemptSignal,
-    } as RequestInit);
+  const response = await fetchWithRetry('PUT', key, signal, null, async (attemptSignal) => {
+    const result = await uploadFileStream(url, 'PUT', {}, filePath, size, attemptSignal);
+    return new Response(result.body, { status: result.status });
   });
   await response.body?.cancel();
 }

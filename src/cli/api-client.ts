@@ -1,3 +1,4 @@
+import { uploadFileStream } from '../../agent/transfer/stream-upload.ts';
 import { SyncctlError, isErrorCode } from '../protocol/errors.ts';
 
 /** A JSON client for the coordinator's HTTP API that turns error bodies into SyncctlErrors. */
@@ -22,12 +23,13 @@ export class ApiClient {
     return data as T;
   }
 
-  /** Sends a streamed body, such as a file, without buffering it. */
-  async sendRaw(method: string, path: string, body: ReadableStream, length: number): Promise<Response> {
-    const headers: Record<string, string> = { 'content-type': 'application/octet-stream', 'content-length': String(length) };
+  /** POSTs a file as the request body, streamed as fast as the socket drains. */
+  async uploadFile(path: string, file: string, size: number): Promise<Response> {
+    const headers: Record<string, string> = {};
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     try {
-      return await fetch(`${this.server}${path}`, { method, headers, body, duplex: 'half' } as RequestInit);
+      const result = await uploadFileStream(`${this.server}${path}`, 'POST', headers, file, size);
+      return new Response(result.body, { status: result.status });
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
       throw new SyncctlError('unavailable', `Cannot reach the coordinator at ${this.server} (${cause}); start it with "syncctl coordinator start" or pass --server`);

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { SyncctlError, invalidInput } from '../../protocol/errors.ts';
 import { parsePositiveInt, resolveCompanyId, resolveContext, type GlobalOptions } from '../context.ts';
@@ -43,8 +42,7 @@ export async function share(file: string, options: ShareOptions, globals: Global
   const hash = await hashFile(file);
   const query = new URLSearchParams({ resourceId: String(resourceId), name: path.basename(file), hash, size: String(stat.size) });
   if (options.to) query.set('to', options.to);
-  const body = Readable.toWeb(createReadStream(file)) as ReadableStream;
-  const response = await context.client.sendRaw('POST', `/companies/${companyId}/shares?${query}`, body, stat.size);
+  const response = await context.client.uploadFile(`/companies/${companyId}/shares?${query}`, file, stat.size);
   let shared = await context.client.parse<ShareView>(response, 'POST /shares');
 
   if (options.wait) {
