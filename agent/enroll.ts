@@ -10,7 +10,7 @@ import {
 import { invalidInput } from '../src/protocol/errors.ts';
 import type { RegisterResourceResult } from '../src/protocol/resource.ts';
 import { CoordinatorClient } from './coordinator-client.ts';
-import { isNotFound } from './fs-error-code.ts';
+import { describeError, fsErrorCode, isNotFound } from './fs-error-code.ts';
 import { describeInvalidField } from './invalid-file-field.ts';
 import { readStateFile, stateFilePath, writeStateFile, type AgentState } from './state-file.ts';
 
@@ -36,7 +36,7 @@ export async function readInstaller(installerPath: string): Promise<Installer> {
     if (isNotFound(error)) {
       throw invalidInput(`Installer file ${installerPath} not found. ${downloadHint}`);
     }
-    throw error;
+    throw invalidInput(`Installer file ${installerPath} cannot be read (${fsErrorCode(error) ?? describeError(error)}); check its permissions or download it again.`);
   }
 
   let value: unknown;

@@ -53,3 +53,14 @@ export function parsePositiveInt(value: string, flag: string): number {
   }
   return Number(value);
 }
+
+/**
+ * Checks that a path given for a resource is absolute. It is not resolved against this shell's
+ * folder, because it names a place on the agent's machine, which may be another one.
+ */
+export function requireAbsolutePath(value: string, flag: string): string {
+  if (!value.startsWith('/')) {
+    throw invalidInput(`Invalid ${flag} "${value}": give an absolute path on the resource, such as /home/alex/${value === '' ? 'Documents' : value}`);
+  }
+  return value;
+}

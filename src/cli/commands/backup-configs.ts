@@ -1,7 +1,6 @@
-import path from 'node:path';
 import type { BackupConfig } from '../../protocol/backup-config.ts';
 import { invalidInput } from '../../protocol/errors.ts';
-import { parsePositiveInt, resolveCompanyId, resolveContext, type CommandContext, type GlobalOptions } from '../context.ts';
+import { parsePositiveInt, requireAbsolutePath, resolveCompanyId, resolveContext, type CommandContext, type GlobalOptions } from '../context.ts';
 import { formatTable, printResult } from '../output.ts';
 import { describeSchedule, scheduleFromFlags } from '../schedule-flags.ts';
 
@@ -16,9 +15,8 @@ export interface BackupAddOptions {
   disabled?: boolean;
 }
 
-/** Relative paths are made absolute against the current folder, as users of restic expect. */
 function absolutePaths(paths: string[]): string[] {
-  return paths.map((p) => (p === '' ? p : path.resolve(p)));
+  return paths.map((p) => requireAbsolutePath(p, '--path'));
 }
 
 function describeConfig(config: BackupConfig): string {

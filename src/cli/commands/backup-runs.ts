@@ -1,7 +1,6 @@
-import path from 'node:path';
 import { SyncctlError } from '../../protocol/errors.ts';
 import { isFinished, type RunView, type SnapshotView } from '../../protocol/runs.ts';
-import { parsePositiveInt, resolveCompanyId, resolveContext, type CommandContext, type GlobalOptions } from '../context.ts';
+import { parsePositiveInt, requireAbsolutePath, resolveCompanyId, resolveContext, type CommandContext, type GlobalOptions } from '../context.ts';
 import { formatBytes, formatTable, printResult, ProgressLine } from '../output.ts';
 
 export interface BackupRunOptions {
@@ -97,9 +96,9 @@ export async function backupRestore(id: string, options: BackupRestoreOptions, g
     configId: parsePositiveInt(id, 'config ID'),
     resourceId: parsePositiveInt(options.resource, '--resource'),
     snapshot,
-    to: path.resolve(options.to),
+    to: requireAbsolutePath(options.to, '--to'),
     on: options.on === undefined ? undefined : parsePositiveInt(options.on, '--on'),
-    path: options.path === undefined ? undefined : path.resolve('/', options.path),
+    path: options.path === undefined ? undefined : requireAbsolutePath(options.path, '--path'),
   };
   const run = await context.client.request<RunView>('POST', `/companies/${companyId}/restores`, body);
   if (!options.wait) {

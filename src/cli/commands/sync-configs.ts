@@ -1,7 +1,6 @@
-import path from 'node:path';
 import { invalidInput } from '../../protocol/errors.ts';
 import type { SyncConfig, SyncDestination } from '../../protocol/sync-config.ts';
-import { parsePositiveInt, resolveCompanyId, resolveContext, type CommandContext, type GlobalOptions } from '../context.ts';
+import { parsePositiveInt, requireAbsolutePath, resolveCompanyId, resolveContext, type CommandContext, type GlobalOptions } from '../context.ts';
 import { formatTable, printResult } from '../output.ts';
 
 export interface SyncAddOptions {
@@ -42,7 +41,7 @@ export async function syncAdd(options: SyncAddOptions, globals: GlobalOptions): 
     name: options.name,
     enable: options.disabled !== true,
     resourceId: parsePositiveInt(options.resource, '--resource'),
-    pathDetails: { includePaths: options.path.map((p) => path.resolve(p)), excludePaths: options.exclude ?? [] },
+    pathDetails: { includePaths: options.path.map((p) => requireAbsolutePath(p, '--path')), excludePaths: options.exclude ?? [] },
     destinationResources: options.dest.map(parseDestination),
   };
   const config = await context.client.request<SyncConfig>('POST', `/companies/${companyId}/sync-configs`, body);
@@ -95,7 +94,7 @@ export async function syncUpdate(id: string, options: SyncUpdateOptions, globals
   if (options.dest !== undefined) body.destinationResources = options.dest.map(parseDestination);
   if (options.path !== undefined || options.exclude !== undefined) {
     body.pathDetails = {
-      includePaths: options.path ? options.path.map((p) => path.resolve(p)) : current.pathDetails.includePaths,
+      includePaths: options.path ? options.path.map((p) => requireAbsolutePath(p, '--path')) : current.pathDetails.includePaths,
       excludePaths: options.exclude ?? current.pathDetails.excludePaths,
     };
   }
