@@ -2,8 +2,7 @@ import { z } from 'zod';
 import { absolutePathSchema } from './paths.ts';
 import { companyIdSchema, nullableResourceIdSchema, idSchema } from './ids.ts';
 import { cronExpressionSchema } from './cron.ts';
-import { invalidInput } from './errors.ts';
-import { parseInput } from './validation.ts';
+import { parseLegacyUpdate, type LegacyUpdate } from './legacy-update.ts';
 
 export const scheduleTypes = ['MINUTES', 'HOURS', 'DAYS', 'WEEKS', 'CRON'] as const;
 export type ScheduleType = (typeof scheduleTypes)[number];
@@ -87,25 +86,11 @@ const legacyOperations = {
   deleteConfig: backupConfigDeleteSchema,
 } as const;
 
-export type LegacyBackupUpdate =
-  | { addConfig: BackupConfigInput }
-  | { updateConfig: BackupConfigUpdate }
-  | { deleteConfig: z.output<typeof backupConfigDeleteSchema> };
+export type LegacyBackupUpdate = LegacyUpdate<typeof legacyOperations>;
 
-/**
- * Parses the legacy `POST /backup/updateConfig` body: exactly one of `addConfig`, `updateConfig`
- * or `deleteConfig`. The operation is picked first so that errors name the field inside it.
- */
+/** Parses the legacy `updateConfig` body of this config kind. */
 export function parseLegacyBackupUpdate(body: unknown): LegacyBackupUpdate {
-  const keys = body !== null && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body) : [];
-  const operations = keys.filter((key): key is keyof typeof legacyOperations => key in legacyOperations);
-  if (operations.length !== 1 || keys.length !== 1) {
-    throw invalidInput(`Invalid request body (keys: ${JSON.stringify(keys)}): must hold exactly one of addConfig, updateConfig or deleteConfig`);
-  }
-  const operation = operations[0];
-  const value = (body as Record<string, unknown>)[operation];
-  const parsed = parseInput(legacyOperations[operation], value, `request body "${operation}"`);
-  return { [operation]: parsed } as LegacyBackupUpdate;
+  return parseLegacyUpdate(legacyOperations, body);
 }
 
 /** A stored backup config as the API returns it. */

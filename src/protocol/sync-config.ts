@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { pathDetailsSchema } from './backup-config.ts';
-import { invalidInput } from './errors.ts';
 import { companyIdSchema, idSchema } from './ids.ts';
 import { absolutePathSchema } from './paths.ts';
-import { parseInput } from './validation.ts';
+import { parseLegacyUpdate, type LegacyUpdate } from './legacy-update.ts';
 
 /**
  * A destination of a sync config: a resource id, or `{resourceId, targetDir}` to map each include
@@ -69,10 +68,6 @@ export interface SyncConfig {
   updatedAt: string;
 }
 
-export type LegacySyncUpdate =
-  | { addConfig: SyncConfigInput }
-  | { updateConfig: SyncConfigUpdate }
-  | { deleteConfig: z.output<typeof syncConfigDeleteSchema> };
 
 const legacyOperations = {
   addConfig: syncConfigInputSchema,
@@ -80,14 +75,9 @@ const legacyOperations = {
   deleteConfig: syncConfigDeleteSchema,
 } as const;
 
-/** Parses the legacy `POST /sync/updateConfig` body: exactly one of the three operations. */
+export type LegacySyncUpdate = LegacyUpdate<typeof legacyOperations>;
+
+/** Parses the legacy `updateConfig` body of this config kind. */
 export function parseLegacySyncUpdate(body: unknown): LegacySyncUpdate {
-  const keys = body !== null && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body) : [];
-  const operations = keys.filter((key): key is keyof typeof legacyOperations => key in legacyOperations);
-  if (operations.length !== 1 || keys.length !== 1) {
-    throw invalidInput(`Invalid request body (keys: ${JSON.stringify(keys)}): must hold exactly one of addConfig, updateConfig or deleteConfig`);
-  }
-  const operation = operations[0];
-  const parsed = parseInput(legacyOperations[operation], (body as Record<string, unknown>)[operation], `request body "${operation}"`);
-  return { [operation]: parsed } as LegacySyncUpdate;
+  return parseLegacyUpdate(legacyOperations, body);
 }
