@@ -204,9 +204,9 @@ describe('sync to two destinations', () => {
   test('large file streams with flat memory', async () => {
     const setup = await addSync('large', [second], {});
     const [dest] = setup.destinations;
-    const agents = [['source', source.agent], ['destination', second.agent]] as const;
+    const agents = [['source', source.agent.process], ['destination', second.agent.process], ['coordinator', company.coordinator.process]] as const;
     const before = new Map<string, number>();
-    for (const [label, agent] of agents) before.set(label, await peakMemoryKiB(agent.process.pid));
+    for (const [label, process] of agents) before.set(label, await peakMemoryKiB(process.pid));
 
     // 256 MiB written in 1 MiB appends while the watcher sees it grow.
     const big = path.join(setup.sourceDir, 'big.bin');
@@ -219,9 +219,9 @@ describe('sync to two destinations', () => {
     const copy = path.join(dest, 'big.bin');
     await waitFor(async () => (await lstat(copy).catch(() => null))?.size === 256 * (1 << 20), { what: 'the 256 MiB file on the destination', timeoutMs: 90_000, intervalMs: 250 });
     expect(await sha256(copy)).toBe(await sha256(big));
-    for (const [label, agent] of agents) {
-      const growthKiB = (await peakMemoryKiB(agent.process.pid)) - before.get(label)!;
-      expect(growthKiB, `growth of the ${label} agent's peak memory in KiB`).toBeLessThan(128 * 1024);
+    for (const [label, process] of agents) {
+      const growthKiB = (await peakMemoryKiB(process.pid)) - before.get(label)!;
+      expect(growthKiB, `growth of the ${label}'s peak memory in KiB`).toBeLessThan(128 * 1024);
     }
   });
 });
