@@ -145,6 +145,86 @@ describe('sync to two destinations', () => {
     expect(applied.length).toBe(1);
   });
 
+  test('folder renamed and back converges', async () => {
+    const setup = await addSync('rename-back', [first, second], { 'projects/alpha/a.txt': 'a', 'projects/alpha/b.txt': 'b', 'projects/alpha/sub/c.txt': 'c' });
+    for (const dir of setup.destinations) await waitForMirror(setup.sourceDir, dir);
+
+    await rename(path.join(setup.sourceDir, 'projects/alpha'), path.join(setup.sourceDir, 'projects/beta'));
+    for (const dir of setup.destinations) await waitForMirror(setup.sourceDir, dir);
+    await rename(path.join(setup.sourceDir, 'projects/beta'), path.join(setup.sourceDir, 'projects/alpha'));
+    await sleep(300);
+    await rename(path.join(setup.sourceDir, 'projects/alpha'), path.join(setup.sourceDir, 'projects/beta'));
+    await sleep(200);
+    await rename(path.join(setup.sourceDir, 'projects/beta'), path.join(setup.sourceDir, 'projects/alpha'));
+
+    for (const dir of setup.destinations) {
+      await waitForMirror(setup.sourceDir, dir);
+      expect((await readdir(path.join(dir, 'projects'))).sort()).toEqual(['alpha']);
+    }
+  });
+
+  test('folder deleted and recreated converges', async () => {
+    const setup = await addSync('recreate', [first], { 'inbox/one.txt': 'one', 'db/pg_wal/archive_status': { dir: true }, 'db/empty.conf': '' });
+    const [dest] = setup.destinations;
+    await waitForMirror(setup.sourceDir, dest);
+
+    await rm(path.join(setup.sourceDir, 'inbox'), { recursive: true });
+    await mkdir(path.join(setup.sourceDir, 'inbox/sub'), { recursive: true });
+    await writeFile(path.join(setup.sourceDir, 'inbox/two.txt'), 'two, first draft');
+    await sleep(100);
+    await writeFile(path.join(setup.sourceDir, 'inbox/two.txt'), 'two, final');
+    await rm(path.join(setup.sourceDir, 'db/pg_wal/archive_status'), { recursive: true });
+
+    await waitForMirror(setup.sourceDir, dest);
+    expect(await readFile(path.join(dest, 'inbox/two.txt'), 'utf8')).toBe('two, final');
+    expect(await readdir(path.join(dest, 'db/pg_wal'))).toEqual([]);
+  });
+
+  test('queued deliveries survive a coordinator restart', async () => {
+    const setup = await addSync('restart', [second], { 'before.txt': 'before' });
+    const [dest] = setup.destinations;
+    await waitForMirror(setup.sourceDir, dest);
+
+    await second.agent.stop();
+    await writeFile(path.join(setup.sourceDir, 'queued.txt'), 'queued while the destination was away');
+    await waitFor(async () => (await syncStatus(setup.configId)).destinations[0].pending > 0, { what: 'a delivery queued for the stopped destination' });
+    await company.coordinator.restart();
+    await second.agent.start();
+
+    await waitForMirror(setup.sourceDir, dest);
+  });
+
+  test('new include path is pushed and watched', async () => {
+    const setup = await addSync('widen', [first], { 'one.txt': 'one' });
+    const [dest] = setup.destinations;
+    await waitForMirror(setup.sourceDir, dest);
+    const extra = await makeTempDir('sync-extra');
+    await writeTree(extra, { 'two.txt': 'two', 'sub/three.txt': 'three' });
+
+    await company.cliJson(['sync', 'update', String(setup.configId), '--company', String(company.companyId), '--path', setup.sourceDir, '--path', extra, '--json']);
+    await waitFor(async () => (await readFile(path.join(dest, 'sub/three.txt'), 'utf8').catch(() => '')) === 'three', { what: 'the newly included files on the destination' });
+    await writeFile(path.join(extra, 'later.txt'), 'later');
+
+    await waitFor(async () => (await readFile(path.join(dest, 'later.txt'), 'utf8').catch(() => '')) === 'later', { what: 'a file added later under the new include path' });
+    expect(await readFile(path.join(dest, 'one.txt'), 'utf8')).toBe('one');
+  });
+
+  test('deleted config stops mirroring and keeps files', async () => {
+    const setup = await addSync('stop', [first], { 'kept.txt': 'kept' });
+    const [dest] = setup.destinations;
+    await waitForMirror(setup.sourceDir, dest);
+
+    const deleted = await company.cliJson<{ deleted: boolean; enable: boolean }>(['sync', 'delete', String(setup.configId), '--company', String(company.companyId), '--json']);
+    expect(deleted.deleted).toBe(true);
+    expect(deleted.enable).toBe(false);
+    await source.agent.process.waitForLog('sync watcher stopped', { configId: setup.configId });
+    await writeFile(path.join(setup.sourceDir, 'after.txt'), 'written after the delete');
+    await rm(path.join(setup.sourceDir, 'kept.txt'));
+    await sleep(1500);
+
+    expect(await readdir(dest)).toEqual(['kept.txt']);
+  });
+
   test('local edit on a destination is kept as a conflict copy', async () => {
     const setup = await addSync('conflict', [first], { 'plan.txt': 'original' });
     const [dest] = setup.destinations;
