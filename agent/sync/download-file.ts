@@ -6,7 +6,9 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { SyncctlError } from '../../src/protocol/errors.ts';
-import { getStream } from '../transfer/store-http.ts';
+import type { SignedUrls } from '../../src/protocol/agent-api.ts';
+import type { AgentContext } from '../agent-context.ts';
+import { getStream, StoreRequestError } from '../transfer/store-http.ts';
 
 export interface DownloadTarget {
   url: string;
@@ -53,4 +55,20 @@ export async function downloadToFile(download: DownloadTarget): Promise<{ size: 
     await fs.rm(temp, { force: true });
     throw error;
   }
+}
+
+/**
+ * Downloads with the URL the action carried, or, when it has none or the store rejects it (for
+ * example because it expired), with a URL requested from the coordinator now.
+ */
+export async function downloadWithUrl(context: AgentContext, url: string | undefined, download: Omit<DownloadTarget, 'url'>): Promise<{ size: number }> {
+  if (url !== undefined) {
+    try {
+      return await downloadToFile({ ...download, url });
+    } catch (error) {
+      if (!(error instanceof StoreRequestError && error.rejected)) throw error;
+    }
+  }
+  const urls = await context.client.post<SignedUrls>('/agent/urls', { get: [download.key] }, { idempotent: true });
+  return downloadToFile({ ...download, url: urls.get[download.key] });
 }

@@ -1,11 +1,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ShareDelivery } from '../../src/protocol/actions.ts';
-import type { SignedUrls } from '../../src/protocol/agent-api.ts';
 import type { AgentContext } from '../agent-context.ts';
 import { describeError } from '../fs-error-code.ts';
 import { SafeTargetResolver } from '../transfer/safe-target.ts';
-import { downloadToFile } from './download-file.ts';
+import { downloadWithUrl } from './download-file.ts';
 
 /** Picks `name`, or `name (1)`, `name (2)`, ... when a file of that name exists in `folder`. */
 async function freeName(folder: string, name: string): Promise<string> {
@@ -31,8 +30,7 @@ export async function receiveShare(context: AgentContext, share: ShareDelivery):
     const name = await freeName(folder, share.fileName);
     const resolved = await new SafeTargetResolver(folder).resolve(`/${name}`);
     if (!resolved.ok) throw new Error(`Rejected shared file name "${share.fileName}": ${resolved.reason}`);
-    const urls = await context.client.post<SignedUrls>('/agent/urls', { get: [share.key] }, { idempotent: true });
-    await downloadToFile({ url: urls.get[share.key], key: share.key, hash: share.hash, target: resolved.path, mode: 0o644 });
+    await downloadWithUrl(context, share.url, { key: share.key, hash: share.hash, target: resolved.path, mode: 0o644 });
     storedPath = resolved.path;
     context.logger.info({ shareId: share.shareId, storedPath, size: share.size }, 'shared file received');
   } catch (caught) {

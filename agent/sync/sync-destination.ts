@@ -1,13 +1,12 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { SyncDelivery } from '../../src/protocol/actions.ts';
-import type { SignedUrls } from '../../src/protocol/agent-api.ts';
 import type { AgentContext } from '../agent-context.ts';
 import { describeError, isNotFound } from '../fs-error-code.ts';
 import { hashFile } from '../transfer/hash-file.ts';
 import { SafeTargetResolver } from '../transfer/safe-target.ts';
 import { conflictPath } from './conflict-name.ts';
-import { downloadToFile } from './download-file.ts';
+import { downloadWithUrl } from './download-file.ts';
 import type { SyncRecords } from './sync-records.ts';
 
 export interface ApplyResult {
@@ -105,8 +104,7 @@ async function writeFile(context: AgentContext, records: SyncRecords, delivery: 
   }
 
   const kept = await keepLocalEdit(records, target, delivery.hash);
-  const urls = await context.client.post<SignedUrls>('/agent/urls', { get: [delivery.key] }, { idempotent: true });
-  await downloadToFile({ url: urls.get[delivery.key], key: delivery.key, hash: delivery.hash, target, mode: delivery.mode, mtimeMs: delivery.mtimeMs });
+  await downloadWithUrl(context, delivery.url, { key: delivery.key, hash: delivery.hash, target, mode: delivery.mode, mtimeMs: delivery.mtimeMs });
   const after = await fs.stat(target);
   records.set(target, { size: after.size, mtimeMs: after.mtimeMs, hash: delivery.hash });
   return { target, error: null, conflictPath: kept };

@@ -6,6 +6,9 @@ import { applyDelivery } from './sync-destination.ts';
 import { SyncRecords } from './sync-records.ts';
 import { SyncSource } from './sync-source.ts';
 
+/** Deliveries applied at once; more only add contention for the coordinator and the disk. */
+const maxParallelApplies = 8;
+
 function samePaths(a: AgentSyncConfig, b: AgentSyncConfig): boolean {
   return JSON.stringify([a.includePaths, a.excludePaths]) === JSON.stringify([b.includePaths, b.excludePaths]);
 }
@@ -21,6 +24,8 @@ export class SyncManager {
   private readonly pathQueues = new Map<string, Promise<unknown>>();
   private readonly orders = new Map<number, { barrier: Promise<unknown>; inFlight: Set<Promise<unknown>> }>();
   private changing: Promise<unknown> = Promise.resolve();
+  private applying = 0;
+  private readonly applySlots: (() => void)[] = [];
 
   constructor(context: AgentContext) {
     this.context = context;
@@ -66,7 +71,7 @@ export class SyncManager {
     const order = this.configOrder(delivery.configId);
     const previous = this.pathQueues.get(key) ?? Promise.resolve();
     const start = delivery.type === 'deleted' ? Promise.all([previous, order.barrier, ...order.inFlight]) : Promise.all([previous, order.barrier]);
-    const next = start.catch(() => undefined).then(() => applyDelivery(this.context, this.records, delivery));
+    const next = start.catch(() => undefined).then(() => this.limited(() => applyDelivery(this.context, this.records, delivery)));
     this.pathQueues.set(key, next);
     order.inFlight.add(next);
     if (delivery.type === 'deleted') order.barrier = next.catch(() => undefined);
@@ -75,6 +80,18 @@ export class SyncManager {
       if (this.pathQueues.get(key) === next) this.pathQueues.delete(key);
     }).catch(() => undefined);
     return next;
+  }
+
+  /** Runs `task` once fewer than `maxParallelApplies` deliveries are being applied. */
+  private async limited<T>(task: () => Promise<T>): Promise<T> {
+    while (this.applying >= maxParallelApplies) await new Promise<void>((resolve) => this.applySlots.push(resolve));
+    this.applying += 1;
+    try {
+      return await task();
+    } finally {
+      this.applying -= 1;
+      this.applySlots.shift()?.();
+    }
   }
 
   private configOrder(configId: number): { barrier: Promise<unknown>; inFlight: Set<Promise<unknown>> } {

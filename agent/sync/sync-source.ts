@@ -17,6 +17,11 @@ import type { SyncRecords } from './sync-records.ts';
 /** A file must keep its size and mtime this long before it is sent, so half-written files wait. */
 const settleMs = 60;
 const concurrency = 4;
+/**
+ * Contents up to this size are sent with every upload: asking first whether the bucket has them
+ * costs a round trip more than sending them. Larger ones are sent only when the bucket lacks them.
+ */
+const alwaysSentSize = 256 * 1024;
 
 /**
  * The source side of one sync config: it watches the include paths, waits for each changed file
@@ -221,7 +226,7 @@ export class SyncSource {
     await this.context.client.post('/agent/sync/events', { configId: this.config.id, events }, { idempotent: true });
   }
 
-  /** Hashes a file, then uploads it (content only if the bucket lacks it); a file that changed meanwhile is queued again. */
+  /** Hashes a file and uploads it, with its content when needed; a file that changed meanwhile is queued again. */
   private async sendFile(filePath: string): Promise<void> {
     const hashed = await hashFile(filePath).catch((error: unknown) => {
       if (isNotFound(error)) return null;
@@ -236,7 +241,6 @@ export class SyncSource {
       return;
     }
 
-    const { missing } = await this.context.client.post<{ missing: string[] }>('/agent/blobs/missing', { hashes: [hashed.hash] }, { idempotent: true });
     const query = new URLSearchParams({
       configId: String(this.config.id),
       path: filePath,
@@ -245,13 +249,18 @@ export class SyncSource {
       mode: String(hashed.after.mode & 0o7777),
       mtimeMs: String(hashed.after.mtimeMs),
     });
-    const withContent = missing.length > 0;
+    const withContent = hashed.size <= alwaysSentSize || (await this.bucketLacks(hashed.hash));
     const response = await this.upload(`/uploadv2ForSync?${query}`, withContent ? filePath : null, hashed.size);
     if (response.status >= 300) {
       throw new Error(`Upload of "${filePath}" for sync config ${this.config.id} failed with HTTP ${response.status}: ${response.body.slice(0, 300)}`);
     }
     const after = await fs.lstat(filePath).catch(() => null);
     if (after && (after.size !== hashed.size || after.mtimeMs !== hashed.after.mtimeMs)) this.enqueue(filePath);
+  }
+
+  private async bucketLacks(hash: string): Promise<boolean> {
+    const { missing } = await this.context.client.post<{ missing: string[] }>('/agent/blobs/missing', { hashes: [hash] }, { idempotent: true });
+    return missing.length > 0;
   }
 
   private async upload(pathAndQuery: string, file: string | null, size: number): Promise<StreamUploadResult> {

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { AgentAction } from '../../src/protocol/actions.ts';
 import { nowIso } from './secrets.ts';
-import type { ServiceDeps } from './service-deps.ts';
+import { signedUrlTtlSeconds, type ServiceDeps } from './service-deps.ts';
 
 export interface QueuedAction {
   id: number;
@@ -23,7 +23,7 @@ export async function enqueueAction(deps: ServiceDeps, resourceId: number, actio
     .executeTakeFirstOrThrow();
 
   deps.logger.debug({ resourceId, actionId: row.id, kind: action.kind }, 'action queued');
-  deps.relay.deliver(resourceId, { id: row.id, action });
+  deps.relay.deliver(resourceId, { id: row.id, action: await withSignedUrls(deps, resourceId, action) });
   return row.id;
 }
 
@@ -35,7 +35,9 @@ export async function unackedActions(deps: ServiceDeps, resourceId: number): Pro
     .where('acked_at', 'is', null)
     .orderBy('id')
     .execute();
-  return rows.map((row) => ({ id: row.id, action: JSON.parse(row.payload_json) as AgentAction }));
+  const actions: QueuedAction[] = [];
+  for (const row of rows) actions.push({ id: row.id, action: await withSignedUrls(deps, resourceId, JSON.parse(row.payload_json) as AgentAction) });
+  return actions;
 }
 
 export async function markActionDelivered(deps: ServiceDeps, actionId: number): Promise<void> {
@@ -68,4 +70,25 @@ export async function supersedeActions(deps: ServiceDeps, resourceId: number, ke
         : eb('coalesce_key', '=', key),
     )
     .execute();
+}
+
+/**
+ * Adds a freshly signed download URL to actions that carry content, at the moment they are sent,
+ * so an action that waited in the outbox never carries an expired URL and the agent needs no
+ * extra request for one.
+ */
+async function withSignedUrls(deps: ServiceDeps, resourceId: number, action: AgentAction): Promise<AgentAction> {
+  const key = action.kind === 'sync_apply' ? action.delivery.key : action.kind === 'download' ? action.share.key : null;
+  if (key === null) return action;
+  const resource = await deps.db
+    .selectFrom('resources')
+    .innerJoin('companies', 'companies.id', 'resources.company_id')
+    .select('companies.bucket')
+    .where('resources.id', '=', resourceId)
+    .executeTakeFirst();
+  if (!resource) return action;
+  const url = deps.store.signUrl(resource.bucket, key, 'get', signedUrlTtlSeconds);
+  if (action.kind === 'sync_apply') return { ...action, delivery: { ...action.delivery, url } };
+  if (action.kind === 'download') return { ...action, share: { ...action.share, url } };
+  return action;
 }

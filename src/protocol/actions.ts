@@ -47,6 +47,8 @@ export interface SyncDelivery {
   target: string | null;
   /** Bucket key of the content, for files. */
   key: string | null;
+  /** Signed GET URL of `key`, signed when the action was sent; request a new one if it expired. */
+  url?: string;
 }
 
 /** A file sent to one resource with `syncctl share`. */
@@ -56,6 +58,8 @@ export interface ShareDelivery {
   hash: string;
   size: number;
   key: string;
+  /** Signed GET URL of `key`, signed when the action was sent; request a new one if it expired. */
+  url?: string;
   /** Folder to write into; null means the agent's downloads folder. */
   targetDir: string | null;
 }
