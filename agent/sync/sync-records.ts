@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
-/** What a destination last wrote at a path for a sync: enough to tell a later local edit apart. */
+/** The size, mtime and hash a sync last wrote at a path, to tell a later local edit apart. */
 export interface WrittenFile {
   size: number;
   mtimeMs: number;

@@ -46,8 +46,8 @@ export async function uploadFileStream(
   try {
     await pipeline(createReadStream(filePath, { start: 0, end: size - 1, highWaterMark: 1 << 20 }), request);
   } catch (error) {
-    // A server that rejects the upload may answer and close before the body is sent: its answer
-    // says more than the broken pipe does.
+    // A server that rejects the upload may respond and close before the body is sent. Its response
+    // explains more than the broken pipe does.
     const early = await Promise.race([response, new Promise<null>((resolve) => setTimeout(() => resolve(null), 2000))]).catch(() => null);
     if (early !== null) return early;
     throw error;

@@ -78,7 +78,9 @@ export async function supersedeActions(deps: ServiceDeps, resourceId: number, ke
  * extra request for one.
  */
 async function withSignedUrls(deps: ServiceDeps, resourceId: number, action: AgentAction): Promise<AgentAction> {
-  const key = action.kind === 'sync_apply' ? action.delivery.key : action.kind === 'download' ? action.share.key : null;
+  let key: string | null = null;
+  if (action.kind === 'sync_apply') key = action.delivery.key;
+  if (action.kind === 'download') key = action.share.key;
   if (key === null) return action;
   const resource = await deps.db
     .selectFrom('resources')

@@ -82,7 +82,8 @@ export async function createSyncConfig(deps: ServiceDeps, input: SyncConfigInput
 
 /**
  * Applies an update. New paths make the source replace its watcher after pushing the newly
- * included files; an added destination receives the current state; a removed one is owed nothing.
+ * included files. An added destination receives the current state, and a removed one is owed
+ * nothing.
  */
 export async function updateSyncConfig(deps: ServiceDeps, companyId: number, update: SyncConfigUpdate): Promise<SyncConfig> {
   const before = await getCompanySyncConfigRow(deps, companyId, update.id);
@@ -159,8 +160,8 @@ async function forgetDeliveries(deps: ServiceDeps, configId: number, resourceId:
 }
 
 /**
- * Deletes a sync config: it is disabled, what destinations were still owed is dropped, and every
- * agent involved is told to drop its watcher. Files already on destinations stay.
+ * Deletes a sync config. It is disabled, the deliveries destinations were still owed are dropped,
+ * and every agent involved gets a `sync_unwatch` action. Files already on destinations stay.
  */
 export async function deleteSyncConfig(deps: ServiceDeps, companyId: number, configId: number): Promise<SyncConfig> {
   const before = await getCompanySyncConfigRow(deps, companyId, configId);

@@ -140,9 +140,9 @@ async function markDescendantsDeleted(deps: ServiceDeps, configId: number, folde
 }
 
 /**
- * Compares a full listing of the source's roots with what the coordinator knows. Paths it knew
- * under those roots that the listing lacks are recorded deleted; the paths that differ are
- * returned for the agent to hash and send.
+ * Compares a full listing of the source's roots with the recorded state. Recorded paths under
+ * those roots that the listing lacks are recorded deleted, and the paths that differ are returned
+ * for the agent to hash and send.
  */
 export async function applySyncScan(
   deps: ServiceDeps,
