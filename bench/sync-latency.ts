@@ -1,58 +1,75 @@
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { BenchCluster, percentile } from './processes.ts';
+import { fileURLToPath } from 'node:url';
+import { measureLatencies } from './latency.ts';
+import { BenchCluster, percentile, sleep, type BenchAgent, type BenchClusterOptions } from './processes.ts';
 
-const fileCount = Number(process.env.BENCH_FILES ?? 50);
+/** Time in ms for the source agent to start watching after the sync config is created. */
+const watchStartMs = 1500;
 
-/** Polls until `file` exists with `content`, and returns when it was first seen complete. */
-async function waitForContent(file: string, content: Buffer, timeoutMs: number): Promise<number> {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    const seen = await fs.readFile(file).catch(() => null);
-    if (seen && seen.equals(content)) return performance.now();
-    await new Promise((resolve) => setTimeout(resolve, 2));
+/**
+ * A coordinator, a source agent and a destination agent with one sync config from a source folder
+ * onto a destination folder, over loopback.
+ */
+export class SyncctlLatencyRig {
+  readonly cluster: BenchCluster;
+  readonly sourceDir: string;
+  readonly destinationDir: string;
+  source: BenchAgent | null = null;
+  destination: BenchAgent | null = null;
+
+  constructor(root: string, options: BenchClusterOptions = {}) {
+    this.cluster = new BenchCluster(root, options);
+    this.sourceDir = path.join(root, 'source-tree');
+    this.destinationDir = path.join(root, 'destination-tree');
   }
-  throw new Error(`${file} did not arrive within ${timeoutMs} ms`);
+
+  async start(): Promise<void> {
+    await this.cluster.start();
+    this.source = await this.cluster.startAgent('source');
+    this.destination = await this.cluster.startAgent('destination');
+    await fs.mkdir(this.sourceDir, { recursive: true });
+    await fs.mkdir(this.destinationDir, { recursive: true });
+    const body = {
+      name: 'latency',
+      resourceId: this.source.resourceId,
+      pathDetails: { includePaths: [this.sourceDir], excludePaths: [] },
+      destinationResources: [{ resourceId: this.destination.resourceId, targetDir: this.destinationDir }],
+    };
+    await this.cluster.api('POST', `/companies/${this.cluster.companyId}/sync-configs`, body);
+    await sleep(watchStartMs);
+  }
+
+  /** Returns the latency in ms of each of `count` files written one at a time. */
+  measure(count: number, label: string): Promise<number[]> {
+    return measureLatencies(this.sourceDir, this.destinationDir, count, label, 10_000);
+  }
+
+  stop(): Promise<void> {
+    return this.cluster.stop();
+  }
 }
 
 /**
- * Measures sync latency: the time from writing a small file on the source until the same bytes
- * are on the destination, one file at a time, over loopback.
+ * Measures sync latency on its own: the time from writing a small file on the source until the
+ * same bytes are on the destination, one file at a time, over loopback. `BENCH_FILES` sets the
+ * number of files (default 50); `--json` adds a JSON line.
  */
 async function main(): Promise<void> {
+  const fileCount = Number(process.env.BENCH_FILES ?? 50);
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'syncctl-bench-latency-'));
-  const cluster = new BenchCluster(root);
+  const rig = new SyncctlLatencyRig(root);
   try {
-    await cluster.start();
-    const source = await cluster.startAgent('source');
-    const destination = await cluster.startAgent('destination');
-    const sourceDir = path.join(root, 'source-tree');
-    const destinationDir = path.join(root, 'destination-tree');
-    await fs.mkdir(sourceDir);
-    await fs.mkdir(destinationDir);
-    await cluster.cliJson(['sync', 'add', '--resource', String(source.resourceId), '--name', 'latency', '--path', sourceDir, '--dest', `${destination.resourceId}=${destinationDir}`]);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-
-    const latencies: number[] = [];
-    for (let index = 0; index < fileCount; index += 1) {
-      const content = randomBytes(1024 + (index % 16) * 1024);
-      const name = `file-${index}.bin`;
-      const started = performance.now();
-      await fs.writeFile(path.join(sourceDir, name), content);
-      const arrived = await waitForContent(path.join(destinationDir, name), content, 10_000);
-      latencies.push(arrived - started);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-
+    await rig.start();
+    const latencies = await rig.measure(fileCount, 'file');
     const result = { files: fileCount, p50Ms: Math.round(percentile(latencies, 0.5)), p95Ms: Math.round(percentile(latencies, 0.95)), maxMs: Math.round(Math.max(...latencies)) };
     process.stdout.write(`sync latency over ${result.files} files: p50 ${result.p50Ms} ms, p95 ${result.p95Ms} ms, max ${result.maxMs} ms\n`);
     if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
-    await cluster.stop();
+    await rig.stop();
     await fs.rm(root, { recursive: true, force: true });
   }
 }
 
-await main();
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) await main();

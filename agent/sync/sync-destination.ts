@@ -112,7 +112,7 @@ async function writeFile(context: AgentContext, records: SyncRecords, delivery: 
 
 /**
  * Removes a path the source deleted. A file changed here since the sync wrote it is kept, and so
- * is a folder that still holds such files.
+ * is a folder that still contains such files.
  */
 async function removePath(records: SyncRecords, target: string): Promise<void> {
   const current = await fs.lstat(target).catch(() => null);
