@@ -31,7 +31,7 @@ export class ApiClient {
       const result = await uploadFileStream(`${this.server}${path}`, 'POST', headers, file, size);
       return new Response(result.body, { status: result.status });
     } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+      const cause = describeCause(error);
       throw new SyncctlError('unavailable', `Cannot reach the coordinator at ${this.server} (${cause}); start it with "syncctl coordinator start" or pass --server`);
     }
   }
@@ -43,7 +43,7 @@ export class ApiClient {
     try {
       return await fetch(`${this.server}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+      const cause = describeCause(error);
       throw new SyncctlError('unavailable', `Cannot reach the coordinator at ${this.server} (${cause}); start it with "syncctl coordinator start" or pass --server`);
     }
   }
@@ -61,4 +61,10 @@ function toError(status: number, data: unknown, what: string): SyncctlError {
   const error = (data as { error?: { code?: unknown; message?: unknown } } | null)?.error;
   if (error && isErrorCode(error.code) && typeof error.message === 'string') return new SyncctlError(error.code, error.message);
   return new SyncctlError(status >= 500 ? 'internal' : 'invalidInput', `${what} failed with HTTP ${status}`);
+}
+
+/** Returns the system error behind a failed fetch, such as ECONNREFUSED, for a message. */
+function describeCause(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }).cause;
+  return cause?.code ?? cause?.errors?.[0]?.code ?? cause?.message ?? (error as Error).message;
 }
