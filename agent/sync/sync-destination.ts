@@ -13,6 +13,8 @@ export interface ApplyResult {
   target: string | null;
   error: string | null;
   conflictPath: string | null;
+  /** True when the delivery was refused for its path; sending it again cannot succeed. */
+  rejected?: boolean;
 }
 
 /**
@@ -43,7 +45,9 @@ export async function applyDelivery(context: AgentContext, records: SyncRecords,
 async function applyOnDisk(context: AgentContext, records: SyncRecords, delivery: SyncDelivery): Promise<ApplyResult> {
   const resolver = new SafeTargetResolver(delivery.root);
   const resolved = await resolver.resolve(`/${delivery.relativePath}`);
-  if (!resolved.ok) return { target: null, error: `Rejected sync path "${delivery.relativePath}" under "${delivery.root}": ${resolved.reason}`, conflictPath: null };
+  if (!resolved.ok) {
+    return { target: null, error: `Rejected sync path "${delivery.relativePath}" under "${delivery.root}": ${resolved.reason}`, conflictPath: null, rejected: true };
+  }
   const target = resolved.path;
 
   switch (delivery.type) {

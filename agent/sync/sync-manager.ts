@@ -71,7 +71,7 @@ export class SyncManager {
     const order = this.configOrder(delivery.configId);
     const previous = this.pathQueues.get(key) ?? Promise.resolve();
     const start = delivery.type === 'deleted' ? Promise.all([previous, order.barrier, ...order.inFlight]) : Promise.all([previous, order.barrier]);
-    const next = start.catch(() => undefined).then(() => this.limited(() => applyDelivery(this.context, this.records, delivery)));
+    const next = start.catch(() => undefined).then(() => this.limited(() => this.applyOrThrow(delivery)));
     this.pathQueues.set(key, next);
     order.inFlight.add(next);
     if (delivery.type === 'deleted') order.barrier = next.catch(() => undefined);
@@ -80,6 +80,15 @@ export class SyncManager {
       if (this.pathQueues.get(key) === next) this.pathQueues.delete(key);
     }).catch(() => undefined);
     return next;
+  }
+
+  /**
+   * Applies a delivery and throws when it failed for a reason that may pass, such as a full disk,
+   * so that its action stays unacknowledged and comes again after the next reconnect.
+   */
+  private async applyOrThrow(delivery: SyncDelivery): Promise<void> {
+    const result = await applyDelivery(this.context, this.records, delivery);
+    if (result.error !== null && result.rejected !== true) throw new Error(result.error);
   }
 
   /** Runs `task` once fewer than `maxParallelApplies` deliveries are being applied. */
