@@ -43,6 +43,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   const { logger } = options;
   const dataDir = path.resolve(options.dataDir);
   await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await fs.chmod(dataDir, 0o700);
 
   const db = await openDatabase(dataDir);
   const admin = await loadAdminToken(dataDir, options.adminToken);

@@ -51,14 +51,22 @@ async function applyOnDisk(context: AgentContext, records: SyncRecords, delivery
   const target = resolved.path;
 
   switch (delivery.type) {
-    case 'dir':
+    case 'dir': {
+      // The last component is checked too: chmod would follow a symlink out of the root.
+      const current = await fs.lstat(target).catch(() => null);
+      if (current !== null && !current.isDirectory()) {
+        return { target, error: `Rejected sync folder "${target}": a ${current.isSymbolicLink() ? 'symlink' : 'file'} is in its place on this destination`, conflictPath: null, rejected: true };
+      }
       await fs.mkdir(target, { recursive: true });
       if (delivery.mode) await fs.chmod(target, delivery.mode);
       return { target, error: null, conflictPath: null };
+    }
     case 'symlink':
       await fs.mkdir(path.dirname(target), { recursive: true });
       await replaceWithSymlink(target, delivery.target ?? '');
       await fs.lutimes(target, new Date(), new Date(delivery.mtimeMs));
+      const link = await fs.lstat(target);
+      records.set(target, { size: link.size, mtimeMs: link.mtimeMs, hash: null });
       return { target, error: null, conflictPath: null };
     case 'file':
       return writeFile(context, records, delivery, target);
@@ -115,8 +123,8 @@ async function writeFile(context: AgentContext, records: SyncRecords, delivery: 
 }
 
 /**
- * Removes a path the source deleted. A file changed here since the sync wrote it is kept, and so
- * is a folder that still contains such files.
+ * Removes a path the source deleted. A file the sync did not write, or that changed here since it
+ * wrote it, is kept, and so is a folder that still contains such files.
  */
 async function removePath(records: SyncRecords, target: string): Promise<void> {
   const current = await fs.lstat(target).catch(() => null);
@@ -125,7 +133,8 @@ async function removePath(records: SyncRecords, target: string): Promise<void> {
     await removeFolder(records, target);
     return;
   }
-  if (current.isFile() && records.get(target) && !records.matches(target, current.size, current.mtimeMs)) return;
+  // Only what the sync wrote and nobody changed since is removed: local files and conflict copies stay.
+  if (!records.matches(target, current.size, current.mtimeMs)) return;
   await fs.unlink(target).catch(ignoreNotFound);
   records.delete(target);
 }

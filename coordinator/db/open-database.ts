@@ -1,3 +1,4 @@
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect } from 'kysely';
@@ -8,7 +9,11 @@ export type Db = Kysely<Database>;
 
 /** Opens (creating if needed) the coordinator's SQLite file in WAL mode and applies migrations. */
 export async function openDatabase(dataDir: string): Promise<Db> {
-  const file = new SQLite(path.join(dataDir, 'syncctl.sqlite'));
+  const filePath = path.join(dataDir, 'syncctl.sqlite');
+  // SQLite gives its -wal and -shm files the mode of the database file: 0600, as it holds password hashes.
+  await fs.writeFile(filePath, '', { flag: 'a', mode: 0o600 });
+  await fs.chmod(filePath, 0o600);
+  const file = new SQLite(filePath);
   file.pragma('journal_mode = WAL');
   file.pragma('synchronous = NORMAL');
   file.pragma('foreign_keys = ON');

@@ -75,7 +75,14 @@ export class BackupScheduler {
 
     const entry: Entry = { request, names, job: null };
     this.entries.set(key, entry);
-    this.scheduleNext(key, entry, new Date());
+    try {
+      this.scheduleNext(key, entry, new Date());
+    } catch (error) {
+      // A schedule stored before its limits were checked must not stop the other jobs.
+      this.entries.delete(key);
+      this.logger.error({ ...names, configId: request.configId, resourceId: request.resourceId, err: error }, 'job not armed: invalid schedule');
+      return;
+    }
 
     const now = new Date();
     const due = latestDueTime(request.schedule, request.anchorAt, now);
@@ -115,13 +122,19 @@ export class BackupScheduler {
   private scheduleNext(key: string, entry: Entry, after: Date): void {
     const { request, names } = entry;
     const at = nextFireTime(request.schedule, request.anchorAt, after);
+    if (Number.isNaN(at.getTime())) throw new RangeError(`No valid next fire time for ${JSON.stringify(request.schedule)}`);
     // Each link of a chain gets its own node-schedule name: node-schedule forgets a one-shot job's
     // name after it fires, which would otherwise drop the next link from its table.
     this.generation += 1;
     const job = schedule.scheduleJob(`${key}#${this.generation}`, at, () => {
       if (this.entries.get(key) !== entry) return;
       this.fire(entry, false);
-      this.scheduleNext(key, entry, new Date(at.getTime() + 1));
+      try {
+        this.scheduleNext(key, entry, new Date(at.getTime() + 1));
+      } catch (error) {
+        this.entries.delete(key);
+        this.logger.error({ ...names, configId: request.configId, resourceId: request.resourceId, err: error }, 'job not re-armed: invalid schedule');
+      }
     });
     if (job === null) {
       this.logger.error({ ...names, configId: request.configId, resourceId: request.resourceId, at }, 'job not armed: no future fire time');

@@ -1,9 +1,11 @@
 import { SyncctlError } from '../../src/protocol/errors.ts';
 import type { LoginResult } from '../../src/protocol/company.ts';
+import { LoginThrottle } from './login-throttle.ts';
 import { generateToken, hashToken, nowIso, verifyPassword } from './secrets.ts';
 import type { ServiceDeps } from './service-deps.ts';
 
 const sessionLifetimeMs = 30 * 24 * 3600 * 1000;
+const loginThrottle = new LoginThrottle();
 
 export interface SessionUser {
   userId: number;
@@ -13,12 +15,15 @@ export interface SessionUser {
 
 /** Opens a session for a user's email and password; the token is stored only as its hash. */
 export async function login(deps: ServiceDeps, email: string, password: string): Promise<LoginResult> {
+  loginThrottle.check(email);
   const user = await deps.db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
   const valid = user ? await verifyPassword(password, user.password_hash) : false;
   if (!user || !valid) {
+    loginThrottle.recordFailure(email);
     deps.logger.info({ email }, 'login failed');
     throw new SyncctlError('unauthenticated', 'Invalid email or password');
   }
+  loginThrottle.recordSuccess(email);
 
   const token = generateToken();
   const now = new Date();

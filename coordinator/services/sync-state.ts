@@ -70,7 +70,11 @@ async function fanOut(deps: ServiceDeps, config: SyncConfigRow, destinations: Sy
   const now = nowIso();
   for (const destination of destinations) {
     const key = coalesceKey(config.id, state.path);
-    if (state.type === 'deleted') await supersedeActions(deps, destination.resourceId, key, true);
+    if (state.type === 'deleted') {
+      // The folder's delete covers what was still owed below it.
+      await supersedeActions(deps, destination.resourceId, key, true);
+      await forgetDeliveriesBelow(deps, config.id, destination.resourceId, state.path);
+    }
     await deps.db
       .insertInto('sync_deliveries')
       .values({ config_id: config.id, resource_id: destination.resourceId, path: state.path, version: state.version, applied_version: null, error: null, updated_at: now })
@@ -78,6 +82,16 @@ async function fanOut(deps: ServiceDeps, config: SyncConfigRow, destinations: Sy
       .execute();
     await enqueueAction(deps, destination.resourceId, { kind: 'sync_apply', delivery: deliveryFor(config, destination, state) }, key);
   }
+}
+
+async function forgetDeliveriesBelow(deps: ServiceDeps, configId: number, resourceId: number, folder: string): Promise<void> {
+  const prefix = `${folder}/`;
+  await deps.db
+    .deleteFrom('sync_deliveries')
+    .where('config_id', '=', configId)
+    .where('resource_id', '=', resourceId)
+    .where((eb) => eb(eb.fn('substr', ['path', eb.val(1), eb.val(prefix.length)]), '=', prefix))
+    .execute();
 }
 
 /**

@@ -24,7 +24,7 @@ export interface CommandContext {
  */
 export async function resolveContext(globals: GlobalOptions): Promise<CommandContext> {
   const credentials = await loadCredentials();
-  const server = (globals.server ?? process.env.SYNCCTL_SERVER ?? credentials?.server ?? defaultServer).replace(/\/+$/, '');
+  const server = checkServerUrl((globals.server ?? process.env.SYNCCTL_SERVER ?? credentials?.server ?? defaultServer).replace(/\/+$/, ''));
   const session = credentials && credentials.server.replace(/\/+$/, '') === server ? credentials : null;
   const adminToken = globals.adminToken ?? process.env.SYNCCTL_ADMIN_TOKEN ?? null;
   const token = session?.token ?? adminToken;
@@ -44,7 +44,7 @@ export function adminClient(context: CommandContext, globals: GlobalOptions): Ap
 export function resolveCompanyId(context: CommandContext, company: string | undefined): number {
   if (company !== undefined) return parsePositiveInt(company, '--company');
   if (context.credentials) return context.credentials.companyId;
-  throw invalidInput('Missing --company: give the company id, or log in with "syncctl login" to use your own company');
+  throw invalidInput('Not logged in and no --company given: log in with "syncctl login", or pass --company with the admin token');
 }
 
 export function parsePositiveInt(value: string, flag: string): number {
@@ -60,7 +60,22 @@ export function parsePositiveInt(value: string, flag: string): number {
  */
 export function requireAbsolutePath(value: string, flag: string): string {
   if (!value.startsWith('/')) {
-    throw invalidInput(`Invalid ${flag} "${value}": give an absolute path on the resource, such as /home/alex/${value === '' ? 'Documents' : value}`);
+    const example = value === '' ? 'Documents' : value.replace(/^(\.\/)+/, '');
+    throw invalidInput(`Invalid ${flag} "${value}": give an absolute path on the resource, such as /home/alex/${example}`);
   }
   return value;
+}
+
+/** Checks that the server is an http(s) URL, so a typo is not reported as an unreachable coordinator. */
+export function checkServerUrl(server: string): string {
+  let url: URL | null = null;
+  try {
+    url = new URL(server);
+  } catch {
+    url = null;
+  }
+  if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw invalidInput(`Invalid --server "${server}": give the coordinator URL, such as http://127.0.0.1:8080`);
+  }
+  return server;
 }

@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { invalidInput } from '../protocol/errors.ts';
 import { parseInput } from '../protocol/validation.ts';
 
 const credentialsSchema = z.object({
@@ -31,7 +32,13 @@ export async function loadCredentials(): Promise<Credentials | null> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
   }
-  return parseInput(credentialsSchema, JSON.parse(text), `credentials file ${credentialsFile()}`);
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw invalidInput(`Credentials file ${credentialsFile()} is not valid JSON; run "syncctl logout" and log in again`);
+  }
+  return parseInput(credentialsSchema, data, `credentials file ${credentialsFile()}`);
 }
 
 /** Saves the session token in a file only its owner can read (mode 0600). */

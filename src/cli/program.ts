@@ -43,7 +43,7 @@ export function buildProgram(): Command {
     .description('register a company and its first user (admin token required)')
     .requiredOption('--name <name>', 'company name')
     .requiredOption('--email <email>', 'email of the first user')
-    .requiredOption('--password <password>', 'password of the first user, at least 8 characters')
+    .option('--password <password>', 'password of the first user, at least 8 characters (env SYNCCTL_PASSWORD)')
     .action(async (options, command: Command) => (await import('./commands/company.ts')).companyRegister(options, globals(command)));
   company
     .command('installer')
@@ -56,7 +56,7 @@ export function buildProgram(): Command {
     .command('login')
     .description('open a session and save it for later commands')
     .requiredOption('--email <email>', 'user email')
-    .requiredOption('--password <password>', 'user password')
+    .option('--password <password>', 'user password (env SYNCCTL_PASSWORD, which keeps it out of shell history)')
     .action(async (options, command: Command) => (await import('./commands/session.ts')).loginCommand(options, globals(command)));
   program
     .command('logout')

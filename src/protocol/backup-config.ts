@@ -7,6 +7,9 @@ import { parseLegacyUpdate, type LegacyUpdate } from './legacy-update.ts';
 export const scheduleTypes = ['MINUTES', 'HOURS', 'DAYS', 'WEEKS', 'CRON'] as const;
 export type ScheduleType = (typeof scheduleTypes)[number];
 
+/** The longest interval a schedule may have: 520 weeks, about ten years. */
+const maxIntervalMinutes = 520 * 10_080;
+
 /**
  * When a backup runs: every `scheduleInterval` units, or on a cron expression when `scheduleType`
  * is CRON. Interval schedules count from the config's creation time.
@@ -24,6 +27,11 @@ export const scheduleDetailsSchema = z
     cronExpression: cronExpressionSchema.optional(),
   })
   .superRefine((value, ctx) => {
+    const unitMinutes = { MINUTES: 1, HOURS: 60, DAYS: 1440, WEEKS: 10_080, CRON: 0 }[value.scheduleType];
+    if (value.scheduleInterval !== undefined && value.scheduleInterval * unitMinutes > maxIntervalMinutes) {
+      const max = Math.floor(maxIntervalMinutes / unitMinutes);
+      ctx.addIssue({ code: 'custom', path: ['scheduleInterval'], message: `must be at most ${max} for ${value.scheduleType} (about ten years)` });
+    }
     if (value.scheduleType === 'CRON' && value.cronExpression === undefined) {
       ctx.addIssue({ code: 'custom', path: ['cronExpression'], message: 'is required when scheduleType is CRON' });
     }

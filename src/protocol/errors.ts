@@ -5,6 +5,7 @@ export const errorCodes = {
   forbidden: { status: 403, exit: 3 },
   notFound: { status: 404, exit: 4 },
   conflict: { status: 409, exit: 5 },
+  rateLimited: { status: 429, exit: 7 },
   unavailable: { status: 503, exit: 6 },
   internal: { status: 500, exit: 1 },
 } as const;

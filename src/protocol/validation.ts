@@ -20,6 +20,9 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return current;
 }
 
+/** Fields whose values never appear in an error message, which may reach a log. */
+const secretField = /password|secret|token/i;
+
 function describeValue(value: unknown): string {
   if (value === undefined) return 'missing';
   const text = JSON.stringify(value);
@@ -37,7 +40,8 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, subje
 
   const issue = result.error.issues[0];
   const field = formatFieldPath(issue.path);
-  const value = describeValue(valueAt(input, issue.path));
+  const secret = issue.path.some((part) => typeof part === 'string' && secretField.test(part));
+  const value = secret ? '[redacted]' : describeValue(valueAt(input, issue.path));
   const where = field === '' ? subject : `${subject} field "${field}"`;
   throw invalidInput(`Invalid ${where} (value: ${value}): ${issue.message}`);
 }

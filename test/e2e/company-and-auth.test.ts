@@ -156,6 +156,18 @@ describe('sessions', () => {
     expect(wrongPassword.headers.get('set-cookie')).toBeNull();
   });
 
+  test('repeated wrong passwords lock the login', async () => {
+    const target = await registerCompany(coordinator, 'Guessed');
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const guess = await api(coordinator.url, 'POST', '/auth/login', { json: { email: target.email, password: `guess ${attempt}` } });
+      expectApiError(guess, 401);
+    }
+
+    const correct = await api(coordinator.url, 'POST', '/auth/login', { json: { email: target.email, password: target.password } });
+
+    expect(expectApiError(correct, 429)).toMatch(/Too many failed logins/);
+  });
+
   test('company routes need a session', async () => {
     const companyPath = `/companies/${alpha.companyId}`;
     const requests = [

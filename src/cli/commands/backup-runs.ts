@@ -9,11 +9,25 @@ export interface BackupRunOptions {
   wait?: boolean;
 }
 
+/** How long a wait rides out an unreachable coordinator, for example while it restarts. */
+const unreachableGraceMs = 120_000;
+
 /** Polls a run until it finishes, redrawing progress on a terminal. */
 export async function waitForRun(context: CommandContext, companyId: number, runId: number): Promise<RunView> {
   const progress = new ProgressLine(context.json);
+  let unreachableSince: number | null = null;
   for (;;) {
-    const run = await context.client.request<RunView>('GET', `/companies/${companyId}/runs/${runId}`);
+    let run: RunView;
+    try {
+      run = await context.client.request<RunView>('GET', `/companies/${companyId}/runs/${runId}`);
+      unreachableSince = null;
+    } catch (error) {
+      if (!(error instanceof SyncctlError && error.code === 'unavailable')) throw error;
+      unreachableSince ??= Date.now();
+      if (Date.now() - unreachableSince > unreachableGraceMs) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      continue;
+    }
     progress.update(run.progress.files, run.progress.bytes);
     if (isFinished(run.status)) {
       progress.done();
