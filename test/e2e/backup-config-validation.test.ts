@@ -76,6 +76,7 @@ describe.each(createRoutes)('$route create', ({ send, sendMalformed }) => {
     { case: 'interval 0', field: 'scheduleInterval', value: '0', change: (b: any) => (b.scheduleDetails.scheduleInterval = 0) },
     { case: 'negative interval', field: 'scheduleInterval', value: '-3', change: (b: any) => (b.scheduleDetails.scheduleInterval = -3) },
     { case: 'fractional interval', field: 'scheduleInterval', value: '1.5', change: (b: any) => (b.scheduleDetails.scheduleInterval = 1.5) },
+    { case: 'interval over ten years', field: 'scheduleInterval', value: '99999999', change: (b: any) => ((b.scheduleDetails.scheduleType = 'WEEKS'), (b.scheduleDetails.scheduleInterval = 99_999_999)) },
     { case: 'interval as text', field: 'scheduleInterval', value: '"1"', change: (b: any) => (b.scheduleDetails.scheduleInterval = '1') },
     { case: 'missing interval', field: 'scheduleInterval', value: 'missing', change: (b: any) => delete b.scheduleDetails.scheduleInterval },
     { case: 'cron without expression', field: 'cronExpression', value: 'missing', change: (b: any) => (b.scheduleDetails = { scheduleType: 'CRON' }) },

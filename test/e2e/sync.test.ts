@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { appendFile, lstat, mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, lstat, mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -279,6 +279,31 @@ describe('sync to two destinations', () => {
 
     expect(await readdir(outside)).toEqual([]);
     expect((await lstat(path.join(dest, 'trap'))).isSymbolicLink()).toBe(true);
+  });
+
+  test('symlinked folder on a destination is not followed', async () => {
+    const setup = await addSync('chmod-escape', [first], {});
+    const [dest] = setup.destinations;
+    const outside = await makeTempDir('sync-outside-mode');
+    await chmod(outside, 0o755);
+    await symlink(outside, path.join(dest, 'evil'));
+
+    await mkdir(path.join(setup.sourceDir, 'evil'), { mode: 0o700 });
+    await first.agent.process.waitForLog('sync delivery failed', { configId: setup.configId, path: path.join(setup.sourceDir, 'evil') });
+
+    expect((await lstat(outside)).mode & 0o777).toBe(0o755);
+  });
+
+  test('folder delete keeps files the sync did not write', async () => {
+    const setup = await addSync('keep-local', [first], { 'deep/synced.txt': 'from the source' });
+    const [dest] = setup.destinations;
+    await waitForMirror(setup.sourceDir, dest);
+    await writeFile(path.join(dest, 'deep/mine.txt'), 'written on the destination');
+
+    await rm(path.join(setup.sourceDir, 'deep'), { recursive: true });
+    await waitFor(async () => (await lstat(path.join(dest, 'deep/synced.txt')).catch(() => null)) === null, { what: 'the synced file removed from the destination' });
+
+    expect(await readFile(path.join(dest, 'deep/mine.txt'), 'utf8')).toBe('written on the destination');
   });
 
   test('large file streams with flat memory', async () => {
