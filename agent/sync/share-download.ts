@@ -26,6 +26,10 @@ export async function receiveShare(context: AgentContext, share: ShareDelivery):
   let storedPath: string | null = null;
   let error: string | null = null;
   try {
+    // Kernel file systems are no place for a download, and mkdir below /proc can hang on Linux.
+    if (['/proc', '/sys', '/dev'].some((system) => folder === system || folder.startsWith(`${system}/`))) {
+      throw new Error(`Folder ${folder} is on a kernel file system; choose a folder for files`);
+    }
     await fs.mkdir(folder, { recursive: true });
     const name = await freeName(folder, share.fileName);
     const resolved = await new SafeTargetResolver(folder).resolve(`/${name}`);

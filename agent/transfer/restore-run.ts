@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { RestoreRunStart, RunStart } from '../../src/protocol/agent-api.ts';
 import type { ManifestEntry } from '../../src/protocol/manifest.ts';
+import { invalidInput } from '../../src/protocol/errors.ts';
 import { isSameOrInside, normalizeAbsolute } from '../../src/protocol/paths.ts';
 import type { AgentContext } from '../agent-context.ts';
 import { describeError } from '../fs-error-code.ts';
@@ -121,8 +122,10 @@ async function planRestore(
       signal,
     );
     const reader = await openManifestFile(manifestPath);
+    let matched = 0;
     for await (const entry of reader.entries) {
       if (selected !== null && !isSameOrInside(selected, entry.path)) continue;
+      matched += 1;
 
       const target = await resolver.resolve(entry.path);
       if (!target.ok) {
@@ -135,6 +138,9 @@ async function planRestore(
       if (entry.type === 'dir') plan.folders.push(item);
       else if (entry.type === 'file') plan.files.push(item);
       else plan.symlinks.push(item);
+    }
+    if (selected !== null && matched === 0) {
+      throw invalidInput(`Path ${selected} is not in snapshot ${start.snapshotId}; list what it holds by restoring without --path`);
     }
   } finally {
     await fs.rm(manifestPath, { force: true });

@@ -316,6 +316,16 @@ describe('restore', () => {
     expect(await strayEntries(to, file)).toEqual([]);
   });
 
+  test('--path outside the snapshot fails', async () => {
+    const { source, config } = await backedUpTree(awkwardTree());
+    const to = await makeTempDir('restore-missing-path');
+
+    const result = await alpha.cli([...restoreArgs(alpha, { configId: config.id, resourceId: laptop.resourceId, to, path: path.join(source, 'no such folder') })]);
+
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/no such folder.* is not in snapshot/);
+  });
+
   test('--on writes on another resource', async () => {
     const origin = await enrollAgent(alpha, 'origin');
     const { source, tree, config } = await backedUpTree(awkwardTree(), origin);
