@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs/promises';
+import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { isSameOrInside } from '../../src/protocol/paths.ts';
 import type { ChangeKind, PathChange } from './path-change.ts';
@@ -103,6 +104,13 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
     for (const kind of watchedEvents) {
       watcher.on(kind, (changed: string) => this.queue(changed, kind));
     }
+    // chokidar drops a `change` whose mtime did not move once the file's atime is past its mtime,
+    // as after any read, so a chmod or a same-mtime rewrite of a backed-up file would go unseen.
+    // The raw fs.watch event still arrives and marks the path for a look.
+    watcher.on('raw', (event: string, name: string, details: unknown) => {
+      const changed = rawEventPath(name, (details as { watchedPath?: string } | undefined)?.watchedPath);
+      if (event === 'change' && changed !== null) this.queue(changed, 'change');
+    });
     watcher.on('error', (error: unknown) =>
       this.emit('error', error instanceof Error ? error : new Error(String(error))),
     );
@@ -183,4 +191,12 @@ async function readRootState(root: string): Promise<RootState> {
     // ENOENT, or EACCES on a folder above it: either way the root cannot be watched for now.
     return { present: false };
   }
+}
+
+/** Returns the absolute path of a raw fs.watch event from a folder's or a file's own watcher. */
+function rawEventPath(name: string | null | undefined, watchedPath: string | undefined): string | null {
+  if (!watchedPath || !path.isAbsolute(watchedPath)) return null;
+  if (!name) return watchedPath;
+  if (path.basename(watchedPath) === name) return watchedPath;
+  return path.join(watchedPath, name);
 }

@@ -1,4 +1,4 @@
-import { cp, mkdir, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -229,6 +229,16 @@ describe('incremental backup', () => {
     const ids = snapshotIdsOldestFirst(snapshots);
     expect(ids[0]).toBe(first.id);
     expect(snapshots.find((entry) => entry.id === ids.at(-1))).toMatchObject({ files: 2, bytes: 800 });
+  });
+
+  test('mode change alone is backed up', async () => {
+    const { source, config } = await backedUpTree({ 'run.sh': { file: 'echo hi', mode: 0o644 } });
+    await readFile(path.join(source, 'run.sh'));
+
+    await chmod(path.join(source, 'run.sh'), 0o755);
+    const runs = await backupUntilMatches(alpha, { configId: config.id, resourceId: laptop.resourceId, source, timeoutMs: 15_000 });
+
+    expect(totalUploads(runs).bytesUploaded).toBe(0);
   });
 
   test('folder mtimes follow changes inside them', async () => {

@@ -100,6 +100,17 @@ describe('sync to two destinations', () => {
     expect(status.destinations.map((d) => d.pending)).toEqual([0, 0]);
   });
 
+  test('mode change alone reaches the destination', async () => {
+    const setup = await addSync('chmod', [first], { 'script.sh': { file: 'echo hi', mode: 0o644 } });
+    const [dest] = setup.destinations;
+    await waitForMirror(setup.sourceDir, dest);
+    await readFile(path.join(setup.sourceDir, 'script.sh'));
+
+    await chmod(path.join(setup.sourceDir, 'script.sh'), 0o755);
+
+    await waitFor(async () => ((await lstat(path.join(dest, 'script.sh'))).mode & 0o777) === 0o755, { what: 'mode 755 on the destination copy' });
+  });
+
   test('atomic saves arrive without the temp file', async () => {
     const setup = await addSync('atomic', [first], { 'notes.txt': 'v0' });
     const [dest] = setup.destinations;
