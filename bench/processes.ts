@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import type { LoginResult, RegisterCompanyResult } from '../src/protocol/company.ts';
 import type { ResourceView } from '../src/protocol/resource.ts';
 
-const run = promisify(execFile);
+const execFileAsync = promisify(execFile);
 export const syncctl = fileURLToPath(new URL('../bin/syncctl', import.meta.url));
 
 export interface BenchClusterOptions {
@@ -134,9 +134,9 @@ export class BenchCluster {
   async cli(args: string[]): Promise<string> {
     if (!this.loggedInCli) {
       this.loggedInCli = true;
-      await run(syncctl, ['login', '--email', this.company.email, '--password', password], { env: this.env });
+      await execFileAsync(syncctl, ['login', '--email', this.company.email, '--password', password], { env: this.env });
     }
-    const { stdout } = await run(syncctl, args, { env: this.env, maxBuffer: 64 << 20 });
+    const { stdout } = await execFileAsync(syncctl, args, { env: this.env, maxBuffer: 64 << 20 });
     return stdout;
   }
 

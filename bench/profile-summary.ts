@@ -31,7 +31,7 @@ export interface FunctionTime {
 
 export interface ProfileSummary {
   file: string;
-  /** What the samples were limited to, such as the label of the timed steps. */
+  /** Scope of the samples, such as the label of the timed steps they were cut to. */
   scope: string;
   sampledMs: number;
   /** Sampled time outside JavaScript: idle, garbage collection and the program's own root. */
