@@ -139,13 +139,33 @@ async function storeLarge(
   return { location: result.location, uploaded: result.uploaded };
 }
 
-/** Reads the files to hash, yielding batches bounded by count and by buffered bytes. */
+/** Files read at once: enough to hide the latency of each open, stat and read, few enough to bound memory. */
+const readConcurrency = 16;
+
+/**
+ * Reads the files to hash, several at a time but yielded in order, in batches bounded by count
+ * and by buffered bytes.
+ */
 async function* readBatches(options: ContentUploadOptions): AsyncGenerator<ReadContent[]> {
+  const reading: Promise<ReadContent | null>[] = [];
+  let next = 0;
+  const fill = () => {
+    while (reading.length < readConcurrency && next < options.toHash.length) {
+      const pending = readContent(options, options.toHash[next]);
+      // Awaited in order below; this only keeps a failure from counting as unhandled meanwhile.
+      pending.catch(() => undefined);
+      reading.push(pending);
+      next += 1;
+    }
+  };
+
   let batch: ReadContent[] = [];
   let bufferedBytes = 0;
-  for (const filePath of options.toHash) {
+  fill();
+  while (reading.length > 0) {
     options.signal.throwIfAborted();
-    const read = await readContent(options, filePath);
+    const read = await reading.shift()!;
+    fill();
     if (read === null) continue;
 
     batch.push(read);

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { mapConcurrently } from '../concurrency.ts';
 import type { CoordinatorClient } from '../coordinator-client.ts';
 import { describeError } from '../fs-error-code.ts';
 import { emptyContentHash, sha256Hex } from './hash-file.ts';
@@ -71,6 +72,9 @@ async function writeWithoutBlob(
   return writeItem(item, Buffer.alloc(0), options);
 }
 
+/** Files of one pack written at once. */
+const writeConcurrency = 16;
+
 async function restoreFromPack(
   url: string,
   key: string,
@@ -78,19 +82,18 @@ async function restoreFromPack(
   options: RestoreContentsOptions,
 ): Promise<RestoreItem[]> {
   const pack = await getBytes(url, key, options.signal);
-  const written: RestoreItem[] = [];
-  for (const item of group) {
+  const outcomes = await mapConcurrently(group, writeConcurrency, async (item) => {
     const blob = item.entry.blob!;
     const bytes = pack.subarray(blob.offset, blob.offset + blob.length);
     if (bytes.length !== blob.length || !matchesEntry(item, sha256Hex(bytes))) {
       options.warnings.push(
         `Cannot restore ${item.entry.path}: its content in ${key} failed the SHA-256 check.`,
       );
-      continue;
+      return false;
     }
-    if (await writeItem(item, bytes, options)) written.push(item);
-  }
-  return written;
+    return writeItem(item, bytes, options);
+  });
+  return group.filter((_, index) => outcomes[index]);
 }
 
 /** Streams an object to the first file of the group and copies that file to the others. */

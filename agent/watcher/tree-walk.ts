@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Stats } from 'node:fs';
+import { lstatSync, Stats } from 'node:fs';
 import { describeError, fsErrorCode, isNotFound } from '../fs-error-code.ts';
 import { entryFromStats, type LocalEntry } from './local-entry.ts';
 
@@ -110,9 +110,11 @@ async function* readFolder(
   }
 }
 
+// lstat is synchronous for the reason given at readSmallFile: one system call of microseconds per
+// entry, instead of a thread-pool round trip that made walking large trees several times slower.
 async function lstatOrEvent(absolutePath: string): Promise<Stats | WalkEvent> {
   try {
-    return await fs.lstat(absolutePath);
+    return lstatSync(absolutePath);
   } catch (error) {
     if (isNotFound(error)) return { type: 'missing', path: absolutePath };
     return unreadable(absolutePath, error);
