@@ -148,7 +148,7 @@ export function cpuOf(cluster: BenchCluster, agent: BenchAgent): ClusterCpu {
   };
 }
 
-/** A sample of wall time `ms` with the CPU used between two readings of `cpuOf`. */
+/** Returns a sample of wall time `ms` with the CPU used between two readings of `cpuOf`. */
 export function cpuSample(ms: number, before: ClusterCpu, after: ClusterCpu): Sample {
   return {
     ms,

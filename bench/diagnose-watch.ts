@@ -5,8 +5,8 @@ import { createPathFilter } from '../agent/watcher/path-filter.ts';
 
 /**
  * Starts the agent's ConfigWatcher on one folder in this process, with nothing else of the agent
- * running, and prints what it costs: the time until chokidar is ready, the growth of resident
- * memory and of the V8 heap, and the number of inotify watches this process holds.
+ * running, and prints what it costs. The output gives the time until chokidar is ready, the
+ * growth of resident memory and of the V8 heap, and the number of inotify watches held.
  *
  * Usage: node --import tsx --expose-gc bench/diagnose-watch.ts FOLDER
  */

@@ -27,9 +27,9 @@ export interface IncrementalResults {
 }
 
 /**
- * Times a backup of a copy of `tree` after 10 changed, 5 added and 5 deleted files, with
- * syncctl (a run of the existing config, whose agent watched the edits) and restic (a second
- * backup into the same repository). Each repetition edits other files of the same copy.
+ * Times a backup of a copy of `tree` after 10 changed, 5 added and 5 deleted files. syncctl runs
+ * its existing config, whose agent watched the edits, and restic backs up into the same
+ * repository again. Each repetition edits other files of the same copy.
  */
 export async function benchIncremental(context: BenchContext, tree: Tree, seed: string): Promise<IncrementalResults> {
   const results: IncrementalResults = { syncctl: [], restic: [] };

@@ -31,8 +31,8 @@ const isolatedMarker = 'SYNCCTL_BENCH_ISOLATED';
 
 /**
  * Time to wait after deleting a scratch folder of an earlier run before timing anything. ext4
- * avoids reusing inodes freed in the last minutes, which made the next mass create up to 20×
- * slower on the machines this suite was written on.
+ * avoids reusing inodes freed in the last minutes, which can make a mass create right after a
+ * mass delete many times slower.
  */
 const afterDeleteWaitMs = 60_000;
 
@@ -267,7 +267,7 @@ async function main(): Promise<void> {
   }
 }
 
-/** Sync latency of syncctl and of Syncthing, in rotating order, one list of ms per repetition. */
+/** Measures the sync latency of syncctl and of Syncthing in rotating order, one list of ms per repetition. */
 async function benchLatency(context: BenchContext, files: number) {
   const latency = { syncctl: [] as number[][], syncthing: [] as number[][] };
   const rig = new SyncctlLatencyRig(freshFolder(context, 'syncctl-latency'), context.clusterOptions);

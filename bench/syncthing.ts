@@ -40,10 +40,10 @@ function escapeXml(text: string): string {
 }
 
 /**
- * Writes a configuration that keeps Syncthing on loopback: listen and GUI addresses on 127.0.0.1
- * with fixed ports, the peer's address given as tcp://127.0.0.1:PORT, and global and local
- * discovery, relays, NAT traversal (which also stops STUN), LAN address announcements, usage
- * and crash reporting and automatic upgrades all turned off.
+ * Writes a configuration that keeps Syncthing on loopback. The listen and GUI addresses are on
+ * 127.0.0.1 with fixed ports, and the peer's address is given as tcp://127.0.0.1:PORT. Global
+ * and local discovery, relays, NAT traversal (which also stops STUN), LAN address announcements,
+ * usage and crash reporting and automatic upgrades are all turned off.
  */
 function writeConfig(self: Instance, peer: Instance): void {
   const device = (instance: Instance, address: string): string =>
