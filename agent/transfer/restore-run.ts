@@ -140,7 +140,7 @@ async function planRestore(
       else plan.symlinks.push(item);
     }
     if (selected !== null && matched === 0) {
-      throw invalidInput(`Path ${selected} is not in snapshot ${start.snapshotId}; list what it holds by restoring without --path`);
+      throw invalidInput(`Path ${selected} is not in snapshot ${start.snapshotId}; restore without --path to see what it contains`);
     }
   } finally {
     await fs.rm(manifestPath, { force: true });

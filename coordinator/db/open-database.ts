@@ -10,7 +10,7 @@ export type Db = Kysely<Database>;
 /** Opens (creating if needed) the coordinator's SQLite file in WAL mode and applies migrations. */
 export async function openDatabase(dataDir: string): Promise<Db> {
   const filePath = path.join(dataDir, 'syncctl.sqlite');
-  // SQLite gives its -wal and -shm files the mode of the database file: 0600, as it holds password hashes.
+  // SQLite gives its -wal and -shm files the mode of the database file: 0600, because it contains password hashes.
   await fs.writeFile(filePath, '', { flag: 'a', mode: 0o600 });
   await fs.chmod(filePath, 0o600);
   const file = new SQLite(filePath);

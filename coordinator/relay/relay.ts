@@ -9,7 +9,7 @@ export interface OutgoingAction {
   action: AgentAction;
 }
 
-/** What the relay needs from the services, passed in at start. */
+/** Service functions the relay calls, passed in at start. */
 export interface RelayHandlers {
   authenticate(token: string): Promise<{ resourceId: number; companyId: number } | null>;
   /** Marks the resource online and returns its unacknowledged actions, oldest first. */

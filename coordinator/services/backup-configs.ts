@@ -2,6 +2,7 @@ import { invalidInput, notFound } from '../../src/protocol/errors.ts';
 import type { BackupConfig, BackupConfigInput, BackupConfigUpdate, PathDetails } from '../../src/protocol/backup-config.ts';
 import { getCompany } from './companies.ts';
 import { getCompanyResource } from './resources.ts';
+import { enableFlag } from './enable-flag.ts';
 import { nowIso } from './secrets.ts';
 import type { ServiceDeps } from './service-deps.ts';
 import { loadConfigRow, toAgentConfig, toConfigView, type BackupConfigRow, type StoredSchedule } from './backup-config-rows.ts';
@@ -89,8 +90,8 @@ function samePaths(before: BackupConfigRow, after: PathDetails | undefined): boo
 }
 
 /**
- * Applies an update. A new schedule re-arms the jobs; new paths make each agent replace its
- * watcher and push the newly included paths; a new resource moves the config.
+ * Applies an update. A new schedule re-arms the jobs. New paths make each agent replace its
+ * watcher and push the newly included paths, and a new resource moves the config.
  */
 export async function updateBackupConfig(deps: ServiceDeps, companyId: number, update: BackupConfigUpdate): Promise<BackupConfig> {
   const before = await getCompanyConfigRow(deps, companyId, update.id);
@@ -112,7 +113,7 @@ export async function updateBackupConfig(deps: ServiceDeps, companyId: number, u
     .updateTable('backup_configs')
     .set({
       name: update.name ?? before.name,
-      enable: update.enable === undefined ? before.enable : update.enable ? 1 : 0,
+      enable: enableFlag(update.enable, before.enable),
       resource_id: nextResourceId,
       schedule_json: JSON.stringify(schedule),
       include_paths_json: update.pathDetails ? JSON.stringify(update.pathDetails.includePaths) : before.include_paths_json,

@@ -37,7 +37,7 @@ export async function registerResource(deps: ServiceDeps, input: RegisterResourc
   return { resourceId: resource.id, token };
 }
 
-/** Returns the resource that holds this token, or null. */
+/** Returns the resource whose token this is, or null. */
 export async function authenticateResource(deps: ServiceDeps, token: string): Promise<ResourceRow | null> {
   const row = await deps.db.selectFrom('resources').selectAll().where('token_hash', '=', hashToken(token)).executeTakeFirst();
   return row ?? null;

@@ -4,7 +4,7 @@ import type { ObjectStore } from '../store/object-store.ts';
 import type { Relay } from '../relay/relay.ts';
 import type { BackupScheduler } from '../scheduler/backup-scheduler.ts';
 
-/** What every service function works with; built once at coordinator start. */
+/** Dependencies of every service function, built once at coordinator start. */
 export interface ServiceDeps {
   db: Db;
   store: ObjectStore;

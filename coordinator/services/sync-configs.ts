@@ -9,6 +9,7 @@ import {
 import { getCompany } from './companies.ts';
 import { enqueueAction } from './outbox.ts';
 import { getCompanyResource } from './resources.ts';
+import { enableFlag } from './enable-flag.ts';
 import { nowIso } from './secrets.ts';
 import type { ServiceDeps } from './service-deps.ts';
 import {
@@ -101,7 +102,7 @@ export async function updateSyncConfig(deps: ServiceDeps, companyId: number, upd
     .updateTable('sync_configs')
     .set({
       name: update.name ?? before.name,
-      enable: update.enable === undefined ? before.enable : update.enable ? 1 : 0,
+      enable: enableFlag(update.enable, before.enable),
       resource_id: sourceId,
       include_paths_json: update.pathDetails ? JSON.stringify(update.pathDetails.includePaths) : before.include_paths_json,
       exclude_paths_json: update.pathDetails ? JSON.stringify(update.pathDetails.excludePaths) : before.exclude_paths_json,

@@ -15,7 +15,7 @@ import {
 } from './object-store.ts';
 
 export interface LocalStoreOptions {
-  /** Folder that holds one sub-folder per bucket. */
+  /** Folder that contains one sub-folder per bucket. */
   root: string;
   /** Base URL under which the coordinator serves `/store/...`, known once it listens. */
   publicUrl: () => string;

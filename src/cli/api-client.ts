@@ -53,7 +53,7 @@ function parseJson(text: string, what: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    throw new SyncctlError('internal', `${what} answered with a body that is not JSON: ${text.slice(0, 200)}`);
+    throw new SyncctlError('internal', `${what} returned a body that is not JSON: ${text.slice(0, 200)}`);
   }
 }
 

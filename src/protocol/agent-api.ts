@@ -23,7 +23,7 @@ export const reportChangesSchema = z.object({
 
 export type ReportChangesInput = z.output<typeof reportChangesSchema>;
 
-/** `POST /agent/runs`: the agent asks for a full push of a config that has no snapshot yet. */
+/** `POST /agent/runs`: the agent requests a full push of a config that has no snapshot yet. */
 export const requestRunSchema = z.object({
   configId: z.number().int().positive(),
   full: z.boolean().default(true),

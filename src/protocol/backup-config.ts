@@ -7,7 +7,7 @@ import { parseLegacyUpdate, type LegacyUpdate } from './legacy-update.ts';
 export const scheduleTypes = ['MINUTES', 'HOURS', 'DAYS', 'WEEKS', 'CRON'] as const;
 export type ScheduleType = (typeof scheduleTypes)[number];
 
-/** The longest interval a schedule may have: 520 weeks, about ten years. */
+/** Maximum schedule interval: 520 weeks, about ten years. */
 const maxIntervalMinutes = 520 * 10_080;
 
 /**
