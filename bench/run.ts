@@ -73,7 +73,7 @@ Runs syncctl and restic, rclone and Syncthing on the same seeded data and prints
   --only LIST      run only these scenarios: ${scenarios.join(', ')}
   --repetitions N  timed repetitions per scenario (default 3, or 1 with --quick)
   --cpu-prof       run the coordinator and agents under node --cpu-prof and summarize the profiles
-  --keep           keep the scratch folder .bench-data/work after the run
+  --keep           keep the scratch folder .bench-data/work/PID after the run
   --no-isolation   do not re-run inside a private network namespace (unshare -n)
 `;
 
@@ -161,15 +161,18 @@ async function main(): Promise<void> {
     process.stderr.write(`[${formatMs(performance.now() - started).padStart(8)}] ${line}\n`);
   };
 
-  const work = path.join(dataRoot, 'work');
-  if (fs.existsSync(work)) {
-    log(`removing the scratch folder of an earlier run: ${work}`);
-    fs.rmSync(work, { recursive: true, force: true });
-    if (!options.quick) {
-      log(`waiting ${afterDeleteWaitMs / 1000} s so that freed inodes do not slow the timed steps`);
-      await sleep(afterDeleteWaitMs);
-    }
+  const workRoot = path.join(dataRoot, 'work');
+  const leftovers = staleWorkFolders(workRoot);
+  for (const folder of leftovers) {
+    log(`removing the scratch folder of an earlier run: ${folder}`);
+    fs.rmSync(folder, { recursive: true, force: true });
   }
+  if (leftovers.length > 0 && !options.quick) {
+    log(`waiting ${afterDeleteWaitMs / 1000} s so that freed inodes do not slow the timed steps`);
+    await sleep(afterDeleteWaitMs);
+  }
+  // Each run gets its own folder named after its process id, so two runs at once keep apart.
+  const work = path.join(workRoot, String(process.pid));
   fs.mkdirSync(work, { recursive: true });
 
   const peers = findPeers();
@@ -350,3 +353,24 @@ function writeProfileSummary(profileDir: string, context: BenchContext, log: (li
 }
 
 await main();
+
+/**
+ * Returns the scratch folders under `workRoot` whose run has ended: those named after a process
+ * id that no longer exists, and anything else found there.
+ */
+function staleWorkFolders(workRoot: string): string[] {
+  if (!fs.existsSync(workRoot)) return [];
+  return fs
+    .readdirSync(workRoot)
+    .filter((name) => !/^\d+$/.test(name) || !processExists(Number(name)))
+    .map((name) => path.join(workRoot, name));
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
