@@ -1,9 +1,8 @@
-import fs from 'node:fs/promises';
 import { objectKey, type BlobLocation, type ManifestEntry } from '../../src/protocol/manifest.ts';
 import type { CoordinatorClient } from '../coordinator-client.ts';
 import { describeError, fsErrorCode, isNotFound } from '../fs-error-code.ts';
 import type { PathChange } from '../watcher/path-change.ts';
-import { changedDuringRead, hashFile, readSmallFile } from './hash-file.ts';
+import { changedDuringRead, hashFile, openNoFollow, readIfSmall } from './hash-file.ts';
 import { findMissingBlobs, maxHashesPerMissingRequest } from './missing-blobs.ts';
 import { objectThresholdBytes, uploadObject, type HashedObject } from './object-upload.ts';
 import { PackWriter } from './pack-writer.ts';
@@ -189,17 +188,20 @@ async function readContent(
 ): Promise<ReadContent | null> {
   try {
     for (let attempt = 0; attempt < 2; attempt += 1) {
-      const stats = await fs.lstat(filePath);
-      if (!stats.isFile()) break;
+      const small = readIfSmall(filePath, objectThresholdBytes - 1);
+      if (small.kind === 'notFile') break;
 
-      if (stats.size < objectThresholdBytes) {
-        const small = await readSmallFile(filePath, objectThresholdBytes - 1);
+      if (small.kind === 'small') {
         if (changedDuringRead(small, small.bytes.length)) continue;
         const content = { hash: small.hash, size: small.bytes.length, ...stateOf(small.before) };
         return { kind: 'small', path: filePath, bytes: small.bytes, content };
       }
 
-      const large = await hashFile(filePath);
+      const large = await hashFile(filePath, openNoFollow).catch((error: unknown) => {
+        if (fsErrorCode(error) === 'ELOOP') return null;
+        throw error;
+      });
+      if (large === null || !large.before.isFile()) break;
       if (changedDuringRead(large, large.size)) continue;
       return {
         kind: 'large',

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
-import { closeSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 
 /** SHA-256 of some bytes, as 64 lowercase hex digits. */
 export function sha256Hex(bytes: Uint8Array): string {
@@ -22,10 +22,11 @@ export interface FileHash {
 /**
  * Hashes a file by streaming it through SHA-256, so memory use does not grow with its size.
  * Reads through one open handle and fstats it before and after, so a caller can tell with
- * `changedDuringRead` whether a writer touched the file meanwhile.
+ * `changedDuringRead` whether a writer touched the file meanwhile. `flags` are the open flags,
+ * such as `openNoFollow`.
  */
-export async function hashFile(absolutePath: string): Promise<FileHash> {
-  const handle = await fs.open(absolutePath, 'r');
+export async function hashFile(absolutePath: string, flags: string | number = 'r'): Promise<FileHash> {
+  const handle = await fs.open(absolutePath, flags);
   try {
     const before = await handle.stat();
     const hasher = createHash('sha256');
@@ -52,20 +53,40 @@ export interface FileContent {
   after: Stats;
 }
 
+/** The outcome of `readIfSmall`. */
+export type SmallFileRead =
+  | ({ kind: 'small' } & FileContent)
+  /** The file is too large to read into memory; hash it with `hashFile`. */
+  | { kind: 'large' }
+  /** The path is no longer a regular file: a symlink, folder or special file replaced it. */
+  | { kind: 'notFile' };
+
+/** Flags that open a regular file without following a symlink or blocking on a FIFO. */
+export const openNoFollow = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
 /**
- * Reads a small file into memory and hashes it. At most `maxSize + 1` bytes are read, so a file
- * that grew past `maxSize` since its lstat shows up as changed instead of filling memory.
+ * Reads a file into memory and hashes it when it is a regular file of at most `maxSize` bytes.
+ * At most `maxSize + 1` bytes are read, so a file that grew meanwhile shows up as changed instead
+ * of filling memory. The open does not follow symlinks, so no separate lstat is needed.
  *
  * The calls are synchronous on purpose: for files under 1 MiB the five system calls take a few
  * microseconds each, while their promise forms cost a thread-pool round trip each, which made
  * reading many small files several times slower.
  * NOTE: on a slow network file system each call blocks the agent's event loop while it waits.
  */
-export async function readSmallFile(absolutePath: string, maxSize: number): Promise<FileContent> {
-  const fd = openSync(absolutePath, 'r');
+export function readIfSmall(absolutePath: string, maxSize: number): SmallFileRead {
+  let fd: number;
+  try {
+    fd = openSync(absolutePath, openNoFollow);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP') return { kind: 'notFile' };
+    throw error;
+  }
   try {
     const before = fstatSync(fd);
-    const buffer = Buffer.allocUnsafe(Math.min(before.size, maxSize) + 1);
+    if (!before.isFile()) return { kind: 'notFile' };
+    if (before.size > maxSize) return { kind: 'large' };
+    const buffer = Buffer.allocUnsafe(before.size + 1);
     let length = 0;
     while (length < buffer.length) {
       const bytesRead = readSync(fd, buffer, length, buffer.length - length, length);
@@ -74,7 +95,7 @@ export async function readSmallFile(absolutePath: string, maxSize: number): Prom
     }
     const after = fstatSync(fd);
     const bytes = buffer.subarray(0, length);
-    return { bytes, hash: sha256Hex(bytes), before, after };
+    return { kind: 'small', bytes, hash: sha256Hex(bytes), before, after };
   } finally {
     closeSync(fd);
   }

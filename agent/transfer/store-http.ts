@@ -1,5 +1,5 @@
 import { SyncctlError } from '../../src/protocol/errors.ts';
-import { uploadFileStream } from './stream-upload.ts';
+import { uploadBuffer, uploadFileStream } from './stream-upload.ts';
 import { backoffDelayMs, sleep } from '../backoff.ts';
 import { describeFetchFailure, errorFromResponse } from '../coordinator-client.ts';
 
@@ -39,17 +39,10 @@ export async function putBytes(
   bytes: Buffer,
   signal?: AbortSignal,
 ): Promise<void> {
-  const response = await fetchWithRetry('PUT', key, signal, bufferedTimeoutMs, (attemptSignal) =>
-    fetch(url, {
-      method: 'PUT',
-      headers: {
-        'content-type': 'application/octet-stream',
-        'content-length': String(bytes.length),
-      },
-      body: bytes as Uint8Array<ArrayBuffer>,
-      signal: attemptSignal,
-    }),
-  );
+  const response = await fetchWithRetry('PUT', key, signal, bufferedTimeoutMs, async (attemptSignal) => {
+    const result = await uploadBuffer(url, 'PUT', {}, bytes, attemptSignal);
+    return new Response(result.body, { status: result.status });
+  });
   await response.body?.cancel();
 }
 

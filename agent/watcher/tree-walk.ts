@@ -110,7 +110,7 @@ async function* readFolder(
   }
 }
 
-// lstat is synchronous for the reason given at readSmallFile: one system call of microseconds per
+// lstat is synchronous for the reason given at readIfSmall: one system call of microseconds per
 // entry, instead of a thread-pool round trip that made walking large trees several times slower.
 async function lstatOrEvent(absolutePath: string): Promise<Stats | WalkEvent> {
   try {

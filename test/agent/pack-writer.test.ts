@@ -43,12 +43,57 @@ describe('PackWriter', () => {
     const writer = new PackWriter(async (_key, bytes) => void uploads.push(bytes.length), 10);
 
     expect(await writer.append(sha256(Buffer.from('12345')), Buffer.from('12345'))).toEqual([]);
-    const flushed = await writer.append(sha256(Buffer.from('678901')), Buffer.from('678901'));
+    const locations = await writer.append(sha256(Buffer.from('678901')), Buffer.from('678901'));
 
-    expect(flushed).toHaveLength(2);
     expect(uploads).toEqual([11]);
-    expect(await writer.flush()).toEqual([]);
+    locations.push(...(await writer.flush()));
+    expect(locations).toHaveLength(2);
     expect(uploads).toEqual([11]);
+  });
+
+  it('keeps pack bytes intact while uploads overlap', async () => {
+    const stored = new Map<string, Buffer>();
+    let running = 0;
+    let maxRunning = 0;
+    const writer = new PackWriter(
+      async (key, bytes) => {
+        running += 1;
+        maxRunning = Math.max(maxRunning, running);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        // Copied only now: a writer that reused the buffer too early would corrupt this copy.
+        stored.set(key, Buffer.from(bytes));
+        running -= 1;
+      },
+      64,
+      2,
+    );
+    const contents = Array.from({ length: 40 }, (_, index) => Buffer.alloc(20 + index, index));
+
+    const locations: BlobLocation[] = [];
+    for (const content of contents) locations.push(...(await writer.append(sha256(content), content)));
+    locations.push(...(await writer.flush()));
+
+    expect(maxRunning).toBe(2);
+    expect(locations).toHaveLength(contents.length);
+    for (const [key, pack] of stored) expect(key).toBe(packKey(sha256(pack)));
+    for (const location of locations) {
+      const pack = stored.get(location.key)!;
+      const slice = pack.subarray(location.offset, location.offset + location.length);
+      expect(sha256(slice)).toBe(location.hash);
+    }
+  });
+
+  it('raises a failed upload at the next call', async () => {
+    const writer = new PackWriter(async () => {
+      throw new Error('store unavailable');
+    }, 10);
+
+    await writer.append(sha256(Buffer.from('0123456789ab')), Buffer.from('0123456789ab'));
+
+    await expect(writer.flush()).rejects.toThrow('store unavailable');
+    await expect(writer.append(sha256(Buffer.from('x')), Buffer.from('x'))).rejects.toThrow(
+      'store unavailable',
+    );
   });
 
   it('stores a repeated content once', async () => {
