@@ -1,11 +1,15 @@
-import fs from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { mapConcurrently } from '../concurrency.ts';
 import type { CoordinatorClient } from '../coordinator-client.ts';
 import { describeError } from '../fs-error-code.ts';
 import { emptyContentHash, sha256Hex } from './hash-file.ts';
 import type { RestoreItem } from './restore-run.ts';
-import { copyFileAtomically, downloadVerifiedFile, writeFileAtomically } from './restore-writes.ts';
+import {
+  applyMetadata,
+  copyFileAtomically,
+  downloadVerifiedFile,
+  writeRestoredFile,
+} from './restore-writes.ts';
 import type { RunProgressReporter } from './run-progress.ts';
 import { signGetUrls } from './signed-urls.ts';
 import { getBytes } from './store-http.ts';
@@ -17,12 +21,15 @@ export interface RestoreContentsOptions {
   progress: RunProgressReporter;
   warnings: string[];
   signal: AbortSignal;
+  /** Folders known to exist. Parents created for files are added, so each is created once. */
+  existingFolders: Set<string>;
 }
 
 /**
- * Writes the content of every file entry. Each pack is downloaded once, whole, and split into
- * its contents. Each object is streamed into a temporary file. Every content's SHA-256 is
- * checked before it is renamed into place. Returns the files that were written.
+ * Writes the content of every file entry, with its mode and mtime. Each pack is downloaded once,
+ * whole, and split into its contents, and the next pack downloads while one is written. Each
+ * object is streamed into a temporary file. Every content's SHA-256 is checked before it is
+ * written or renamed into place. Returns the files that were written.
  */
 export async function restoreFileContents(
   client: CoordinatorClient,
@@ -34,7 +41,7 @@ export async function restoreFileContents(
   for (const item of files) {
     const { blob } = item.entry;
     if (blob === undefined) {
-      if (await writeWithoutBlob(item, options)) written.push(item);
+      if (writeWithoutBlob(item, options)) written.push(item);
       continue;
     }
     const group = byKey.get(blob.key) ?? [];
@@ -46,23 +53,57 @@ export async function restoreFileContents(
   for (let start = 0; start < keys.length; start += keysPerUrlRequest) {
     const chunk = keys.slice(start, start + keysPerUrlRequest);
     const urls = await signGetUrls(client, chunk, options.signal);
-    for (const key of chunk) {
+    const packs = new PackPrefetch(urls, options.signal);
+    for (const [index, key] of chunk.entries()) {
       options.signal.throwIfAborted();
       const group = byKey.get(key)!;
-      const done = key.startsWith('packs/')
-        ? await restoreFromPack(urls.get(key)!, key, group, options)
-        : await restoreFromObject(urls.get(key)!, key, group, options);
-      written.push(...done);
+      if (!isPackKey(key)) {
+        written.push(...(await restoreFromObject(urls.get(key)!, key, group, options)));
+        continue;
+      }
+      const pack = packs.take(key);
+      const next = chunk.slice(index + 1).find(isPackKey);
+      if (next !== undefined) packs.start(next);
+      written.push(...restoreFromPack(await pack, key, group, options));
     }
   }
   return written;
 }
 
+function isPackKey(key: string): boolean {
+  return key.startsWith('packs/');
+}
+
+/** Pack downloads started ahead of their use, so the network and the disk work at once. */
+class PackPrefetch {
+  private readonly urls: ReadonlyMap<string, string>;
+  private readonly signal: AbortSignal;
+  private readonly started = new Map<string, Promise<Buffer>>();
+
+  constructor(urls: ReadonlyMap<string, string>, signal: AbortSignal) {
+    this.urls = urls;
+    this.signal = signal;
+  }
+
+  start(key: string): void {
+    if (this.started.has(key)) return;
+    const download = getBytes(this.urls.get(key)!, key, this.signal);
+    // Awaited by `take`; this keeps a failure from counting as unhandled meanwhile.
+    download.catch(() => undefined);
+    this.started.set(key, download);
+  }
+
+  /** Returns the download of `key`, starting it now unless it was started before. */
+  take(key: string): Promise<Buffer> {
+    this.start(key);
+    const download = this.started.get(key)!;
+    this.started.delete(key);
+    return download;
+  }
+}
+
 /** Writes a file entry that has no blob location, which is possible only for an empty file. */
-async function writeWithoutBlob(
-  item: RestoreItem,
-  options: RestoreContentsOptions,
-): Promise<boolean> {
+function writeWithoutBlob(item: RestoreItem, options: RestoreContentsOptions): boolean {
   if (item.entry.size !== 0) {
     options.warnings.push(
       `Cannot restore ${item.entry.path}: the snapshot has no content location for it.`,
@@ -72,28 +113,25 @@ async function writeWithoutBlob(
   return writeItem(item, Buffer.alloc(0), options);
 }
 
-/** Files of one pack written at once. */
-const writeConcurrency = 16;
-
-async function restoreFromPack(
-  url: string,
+function restoreFromPack(
+  pack: Buffer,
   key: string,
   group: RestoreItem[],
   options: RestoreContentsOptions,
-): Promise<RestoreItem[]> {
-  const pack = await getBytes(url, key, options.signal);
-  const outcomes = await mapConcurrently(group, writeConcurrency, async (item) => {
+): RestoreItem[] {
+  const written: RestoreItem[] = [];
+  for (const item of group) {
     const blob = item.entry.blob!;
     const bytes = pack.subarray(blob.offset, blob.offset + blob.length);
     if (bytes.length !== blob.length || !matchesEntry(item, sha256Hex(bytes))) {
       options.warnings.push(
         `Cannot restore ${item.entry.path}: its content in ${key} failed the SHA-256 check.`,
       );
-      return false;
+      continue;
     }
-    return writeItem(item, bytes, options);
-  });
-  return group.filter((_, index) => outcomes[index]);
+    if (writeItem(item, bytes, options)) written.push(item);
+  }
+  return written;
 }
 
 /** Streams an object to the first file of the group and copies that file to the others. */
@@ -106,7 +144,7 @@ async function restoreFromObject(
   const [first, ...others] = group;
   const blob = first.entry.blob!;
   try {
-    await fs.mkdir(path.dirname(first.target), { recursive: true });
+    ensureParent(first.target, options);
     const verified = await downloadVerifiedFile(
       url,
       key,
@@ -130,7 +168,7 @@ async function restoreFromObject(
   const written = [first];
   for (const item of others) {
     try {
-      await fs.mkdir(path.dirname(item.target), { recursive: true });
+      ensureParent(item.target, options);
       await copyFileAtomically(first.target, item.target);
       options.progress.add({ files: 1, bytes: item.entry.size });
       written.push(item);
@@ -138,7 +176,17 @@ async function restoreFromObject(
       options.warnings.push(`Cannot restore ${item.target}: ${describeError(error)}.`);
     }
   }
+  // The copies are made from the first file, so its mode is set only after them.
+  for (const item of written) await applyFileMetadata(item, options);
   return written;
+}
+
+async function applyFileMetadata(item: RestoreItem, options: RestoreContentsOptions): Promise<void> {
+  try {
+    await applyMetadata(item.target, item.entry);
+  } catch (error) {
+    options.warnings.push(`Cannot set mode and mtime of ${item.target}: ${describeError(error)}.`);
+  }
 }
 
 function matchesEntry(item: RestoreItem, hash: string): boolean {
@@ -146,11 +194,7 @@ function matchesEntry(item: RestoreItem, hash: string): boolean {
   return entry.blob?.hash === hash && (entry.hash === undefined || entry.hash === hash);
 }
 
-async function writeItem(
-  item: RestoreItem,
-  bytes: Uint8Array,
-  options: RestoreContentsOptions,
-): Promise<boolean> {
+function writeItem(item: RestoreItem, bytes: Uint8Array, options: RestoreContentsOptions): boolean {
   if (bytes.length === 0 && item.entry.hash !== undefined && item.entry.hash !== emptyContentHash) {
     options.warnings.push(
       `Cannot restore ${item.entry.path}: it is empty but its hash is not the empty hash.`,
@@ -158,12 +202,20 @@ async function writeItem(
     return false;
   }
   try {
-    await fs.mkdir(path.dirname(item.target), { recursive: true });
-    await writeFileAtomically(item.target, bytes);
+    ensureParent(item.target, options);
+    writeRestoredFile(item.target, bytes, item.entry);
   } catch (error) {
     options.warnings.push(`Cannot restore ${item.target}: ${describeError(error)}.`);
     return false;
   }
   options.progress.add({ files: 1, bytes: bytes.length });
   return true;
+}
+
+/** Creates the parent folder of `target` unless it is known to exist. */
+function ensureParent(target: string, options: RestoreContentsOptions): void {
+  const parent = path.dirname(target);
+  if (options.existingFolders.has(parent)) return;
+  mkdirSync(parent, { recursive: true });
+  options.existingFolders.add(parent);
 }

@@ -30,8 +30,8 @@ export interface RestoreItem {
 /**
  * Runs one restore: claims the run, downloads the manifest, keeps the entries at or under the
  * requested path, and writes each under the target folder at its absolute path. Folders come
- * first, then file contents (each hash verified), then symlinks, then mode and mtime, folders
- * last and deepest first. Entries that could end outside the target folder are skipped with a
+ * first, then file contents (each hash verified) with their mode and mtime, then symlinks, then
+ * the mtime of symlinks and the mode and mtime of folders, deepest first. Entries that could end outside the target folder are skipped with a
  * warning. Any other error fails the run; only a failure to claim it is thrown.
  */
 export async function runRestore(
@@ -53,13 +53,15 @@ export async function runRestore(
     const items = await planRestore(context, start, resolver, warnings, signal);
 
     const folders = await createFolders(items.folders, warnings);
+    const existingFolders = new Set([resolver.root, ...folders.map((item) => item.target)]);
     const written = await restoreFileContents(context.client, items.files, {
       progress,
       warnings,
       signal,
+      existingFolders,
     });
     const links = await createSymlinks(items.symlinks, warnings);
-    await applyAllMetadata([...written, ...links], folders, warnings);
+    await applyAllMetadata(links, folders, warnings);
     await progress.stop();
 
     const totals = {
@@ -182,8 +184,8 @@ async function createSymlinks(symlinks: RestoreItem[], warnings: string[]): Prom
 }
 
 /**
- * Sets mode and mtime of files and symlinks, then of folders deepest first, so writes inside do not
- * change them.
+ * Sets the mtime of symlinks, then mode and mtime of folders deepest first, so writes inside do
+ * not change them.
  */
 async function applyAllMetadata(
   leaves: RestoreItem[],

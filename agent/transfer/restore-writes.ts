@@ -1,5 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  createWriteStream,
+  fchmodSync,
+  futimesSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -14,16 +24,47 @@ export function temporaryPathBeside(target: string): string {
   return path.join(path.dirname(target), `.syncctl-restore-${randomBytes(6).toString('hex')}.tmp`);
 }
 
-/** Writes bytes to a temporary file beside `target` and renames it into place. */
-export async function writeFileAtomically(target: string, bytes: Uint8Array): Promise<void> {
-  const temporary = temporaryPathBeside(target);
+/** Flags that create a new file and fail when anything, a symlink included, has the name. */
+const createExclusive = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+/**
+ * Writes a restored file's bytes with its stored mode and mtime. A name that is free is created
+ * in place. An existing file or symlink is replaced through a temporary file and a rename, so a
+ * reader sees either the old file or the whole new one.
+ *
+ * The calls are synchronous for the reason given at `readIfSmall`: restoring many small files
+ * costs a thread-pool round trip per call otherwise. Callers use it only for contents in memory,
+ * which are at most a pack's worth.
+ */
+export function writeRestoredFile(target: string, bytes: Uint8Array, entry: ManifestEntry): void {
+  let fd: number;
+  let temporary: string | null = null;
   try {
-    await fs.writeFile(temporary, bytes, { flag: 'wx', mode: 0o600 });
-    await fs.rename(temporary, target);
+    fd = openSync(target, createExclusive, 0o600);
   } catch (error) {
-    await fs.rm(temporary, { force: true });
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    temporary = temporaryPathBeside(target);
+    fd = openSync(temporary, createExclusive, 0o600);
+  }
+  try {
+    try {
+      let written = 0;
+      while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+      applyMetadataToOpenFile(fd, entry);
+    } finally {
+      closeSync(fd);
+    }
+    if (temporary !== null) renameSync(temporary, target);
+  } catch (error) {
+    rmSync(temporary ?? target, { force: true });
     throw error;
   }
+}
+
+function applyMetadataToOpenFile(fd: number, entry: ManifestEntry): void {
+  // Times in seconds as numbers keep the sub-millisecond part of mtimeMs that a Date drops.
+  fchmodSync(fd, entry.mode);
+  futimesSync(fd, Date.now() / 1000, entry.mtimeMs / 1000);
 }
 
 /** Copies a restored file to another target through a temporary file and a rename. */

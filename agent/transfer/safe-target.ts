@@ -17,6 +17,8 @@ export type SafeTarget = { ok: true; path: string } | { ok: false; reason: strin
 export class SafeTargetResolver {
   readonly root: string;
   private readonly checkedFolders = new Set<string>();
+  /** Folders that did not exist when checked; the restore creates them as real folders. */
+  private readonly missingFolders = new Set<string>();
 
   constructor(root: string) {
     this.root = path.resolve(root);
@@ -36,6 +38,7 @@ export class SafeTargetResolver {
   }
 
   private async checkParents(parent: string): Promise<string | null> {
+    if (this.checkedFolders.has(parent) || this.missingFolders.has(parent)) return null;
     const relative = path.relative(this.root, parent);
     const names = relative === '' ? [] : relative.split(path.sep);
 
@@ -43,13 +46,17 @@ export class SafeTargetResolver {
     for (const name of names) {
       current = path.join(current, name);
       if (this.checkedFolders.has(current)) continue;
+      if (this.missingFolders.has(current)) return null;
 
       let stats;
       try {
         stats = await fs.lstat(current);
       } catch (error) {
         // Nothing exists from here down, and the restore creates real folders in its place.
-        if (isNotFound(error)) return null;
+        if (isNotFound(error)) {
+          this.missingFolders.add(current);
+          return null;
+        }
         throw error;
       }
       if (stats.isSymbolicLink()) return `parent folder "${current}" is a symlink`;

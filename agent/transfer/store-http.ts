@@ -1,4 +1,5 @@
 import { SyncctlError } from '../../src/protocol/errors.ts';
+import { downloadBuffer } from './buffer-download.ts';
 import { uploadBuffer, uploadFileStream } from './stream-upload.ts';
 import { backoffDelayMs, sleep } from '../backoff.ts';
 import { describeFetchFailure, errorFromResponse } from '../coordinator-client.ts';
@@ -71,10 +72,17 @@ export async function putFile(
 
 /** Downloads a whole object into memory. Callers use it only for objects of a few MiB (packs). */
 export async function getBytes(url: string, key: string, signal?: AbortSignal): Promise<Buffer> {
-  const response = await fetchWithRetry('GET', key, signal, bufferedTimeoutMs, (attemptSignal) =>
-    fetch(url, { signal: attemptSignal }),
-  );
-  return Buffer.from(await response.arrayBuffer());
+  let bytes: Buffer | null = null;
+  const response = await fetchWithRetry('GET', key, signal, bufferedTimeoutMs, async (attemptSignal) => {
+    const result = await downloadBuffer(url, attemptSignal);
+    if (result.status < 200 || result.status >= 300) {
+      return new Response(result.body.toString('utf8'), { status: result.status });
+    }
+    bytes = result.body;
+    return new Response(null, { status: result.status });
+  });
+  await response.body?.cancel();
+  return bytes!;
 }
 
 /** Starts a download and returns the response, whose body the caller streams. */

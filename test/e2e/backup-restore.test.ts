@@ -126,6 +126,31 @@ describe('full backup', () => {
     expect(await strayEntries(to, source)).toEqual([]);
   });
 
+  test('restores over existing files', async () => {
+    const outside = await makeTempDir('outside-existing');
+    await writeFile(path.join(outside, 'kept.txt'), 'outside file');
+    const { source, tree, config } = await backedUpTree({
+      'changed.txt': { file: uniqueContent(300), mode: 0o640, mtime: new Date('2010-01-01T00:00:00Z') },
+      'link-target.txt': uniqueContent(301),
+      'dir/large.bin': uniqueContent(2 * 1024 * 1024 + 5),
+    });
+    const to = await makeTempDir('restore-existing');
+    const restored = restoredPath(to, source);
+    await mkdir(path.join(restored, 'dir'), { recursive: true });
+    await writeFile(path.join(restored, 'changed.txt'), 'stale content that is longer than nothing');
+    await chmod(path.join(restored, 'changed.txt'), 0o666);
+    // A symlink where the snapshot has a file is replaced, never written through.
+    await symlink(path.join(outside, 'kept.txt'), path.join(restored, 'link-target.txt'));
+    await writeFile(path.join(restored, 'dir/large.bin'), 'short');
+
+    const { result } = await restoreSnapshot(alpha, { configId: config.id, resourceId: laptop.resourceId, to });
+
+    expect(result).toMatchObject(countFiles(tree));
+    await expectTreeEquals(restored, tree);
+    expect(await readFile(path.join(outside, 'kept.txt'), 'utf8')).toBe('outside file');
+    expect(await strayEntries(to, source)).toEqual([]);
+  });
+
   test('unchanged tree uploads nothing', async () => {
     const { source, tree, config } = await backedUpTree({ 'same.txt': uniqueContent(500), 'dir/same.bin': uniqueContent(600) });
 
