@@ -1,7 +1,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
-import readline from 'node:readline';
 import { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import {
@@ -16,6 +16,11 @@ export interface ManifestReader {
   header: ManifestHeader;
   /** Entries in file order (sorted by path). The iterable is single-use, like any generator. */
   entries: AsyncIterable<ManifestEntry>;
+  /**
+   * The same entries in arrays of one decompressed chunk each, which saves an await per entry.
+   * Read either `entries` or `batches`, not both.
+   */
+  batches: AsyncIterable<ManifestEntry[]>;
   /** Releases the file when the entries are not read to the end. */
   close(): void;
 }
@@ -44,11 +49,17 @@ export async function writeManifestFile(
   }
 }
 
+/**
+ * Characters of NDJSON collected before each write to the gzip stream. One write per line cost
+ * zlib a call per line, which made writing a 20,000-entry manifest more than ten times slower.
+ */
+const chunkChars = 64 * 1024;
+
 async function* manifestLines(
   header: ManifestHeader,
   entries: Iterable<ManifestEntry> | AsyncIterable<ManifestEntry>,
 ): AsyncGenerator<string> {
-  yield `${JSON.stringify(header)}\n`;
+  let chunk = `${JSON.stringify(header)}\n`;
   let previous: string | null = null;
   for await (const entry of entries) {
     if (previous !== null && !(previous < entry.path)) {
@@ -57,44 +68,74 @@ async function* manifestLines(
       );
     }
     previous = entry.path;
-    yield `${JSON.stringify(entry)}\n`;
+    chunk += `${JSON.stringify(entry)}\n`;
+    if (chunk.length >= chunkChars) {
+      yield chunk;
+      chunk = '';
+    }
   }
+  if (chunk.length > 0) yield chunk;
 }
 
 /** Opens a manifest file and reads its header. Throws when the file is not a syncctl manifest. */
 export async function openManifestFile(filePath: string): Promise<ManifestReader> {
-  const input = createReadStream(filePath).pipe(createGunzip());
-  const lines = readline.createInterface({ input, crlfDelay: Infinity });
-  const iterator = lines[Symbol.asyncIterator]();
+  const input = createReadStream(filePath, { highWaterMark: 1 << 20 }).pipe(createGunzip());
+  const iterator = splitLines(input)[Symbol.asyncIterator]();
   const close = (): void => {
-    lines.close();
     input.destroy();
   };
 
   let header: ManifestHeader;
+  let pending: string[];
   try {
     const first = await iterator.next();
-    if (first.done) throw new Error(`Manifest ${filePath} is empty; expected a header line.`);
-    header = parseLine(filePath, 1, first.value, manifestHeaderSchema);
+    pending = first.done ? [] : first.value;
+    if (pending.length === 0) throw new Error(`Manifest ${filePath} is empty; expected a header line.`);
+    header = parseLine(filePath, 1, pending.shift()!, manifestHeaderSchema);
   } catch (error) {
     close();
     throw error;
   }
 
-  async function* entries(): AsyncGenerator<ManifestEntry> {
+  async function* batches(): AsyncGenerator<ManifestEntry[]> {
     let lineNumber = 1;
     try {
-      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-        lineNumber += 1;
-        if (next.value === '') continue;
-        yield parseLine(filePath, lineNumber, next.value, manifestEntrySchema);
+      for (let lines: string[] | null = pending; lines !== null; ) {
+        const parsed: ManifestEntry[] = [];
+        for (const line of lines) {
+          lineNumber += 1;
+          if (line !== '') parsed.push(parseLine(filePath, lineNumber, line, manifestEntrySchema));
+        }
+        if (parsed.length > 0) yield parsed;
+        const next = await iterator.next();
+        lines = next.done ? null : next.value;
       }
     } finally {
       close();
     }
   }
 
-  return { header, entries: entries(), close };
+  async function* entries(): AsyncGenerator<ManifestEntry> {
+    for await (const batch of batches()) yield* batch;
+  }
+
+  return { header, entries: entries(), batches: batches(), close };
+}
+
+/**
+ * Yields the lines of a UTF-8 stream without their `\n`, in one array per chunk. Splitting whole
+ * chunks is several times faster than node:readline for the many short lines of a manifest.
+ */
+async function* splitLines(input: AsyncIterable<Buffer>): AsyncGenerator<string[]> {
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  for await (const chunk of input) {
+    const lines = (rest + decoder.write(chunk)).split('\n');
+    rest = lines.pop()!;
+    if (lines.length > 0) yield lines;
+  }
+  rest += decoder.end();
+  if (rest !== '') yield [rest];
 }
 
 /** Reads a whole manifest into memory. */
@@ -103,7 +144,9 @@ export async function readManifestFile(
 ): Promise<{ header: ManifestHeader; entries: ManifestEntry[] }> {
   const reader = await openManifestFile(filePath);
   const entries: ManifestEntry[] = [];
-  for await (const entry of reader.entries) entries.push(entry);
+  for await (const batch of reader.batches) {
+    for (const entry of batch) entries.push(entry);
+  }
   return { header: reader.header, entries };
 }
 
