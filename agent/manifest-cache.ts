@@ -1,16 +1,26 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { ManifestEntry } from '../src/protocol/manifest.ts';
 import { openManifestFile } from './transfer/manifest-file.ts';
+
+/**
+ * Maximum entries of the last snapshots kept in memory, over all configs. An entry takes about
+ * 400 bytes, so this bounds the memory to about 20 MB. A config with more entries reads its
+ * manifest file at each run instead.
+ */
+const maxRememberedEntries = 50_000;
 
 /**
  * The local cache of the last committed manifest of each config, in `<stateDir>/manifests/`, so
  * that a reconcile or an incremental run needs no download. It also manages the agent's scratch
- * folder `<stateDir>/tmp/`.
+ * folder `<stateDir>/tmp/`. The entries of recent snapshots are also kept in memory, within
+ * `maxRememberedEntries`.
  */
 export class ManifestCache {
   private readonly manifestFolder: string;
   private readonly temporaryFolder: string;
+  private readonly remembered = new Map<number, { snapshotId: number; entries: ReadonlyMap<string, ManifestEntry> }>();
 
   constructor(stateDir: string) {
     this.manifestFolder = path.join(stateDir, 'manifests');
@@ -50,7 +60,32 @@ export class ManifestCache {
   }
 
   async remove(configId: number): Promise<void> {
+    this.remembered.delete(configId);
     await fs.rm(this.pathOf(configId), { force: true });
+  }
+
+  /**
+   * Keeps the entries of a config's newest committed snapshot in memory, in place of the ones
+   * kept before. Callers must not change the map afterwards. Configs remembered longest ago are
+   * dropped while the total exceeds `maxRememberedEntries`.
+   */
+  remember(configId: number, snapshotId: number, entries: ReadonlyMap<string, ManifestEntry>): void {
+    this.remembered.delete(configId);
+    if (entries.size > maxRememberedEntries) return;
+    this.remembered.set(configId, { snapshotId, entries });
+    let total = 0;
+    for (const item of this.remembered.values()) total += item.entries.size;
+    for (const [oldest, item] of this.remembered) {
+      if (total <= maxRememberedEntries) break;
+      this.remembered.delete(oldest);
+      total -= item.entries.size;
+    }
+  }
+
+  /** Returns the remembered entries of the config when they are those of `snapshotId`, else null. */
+  recall(configId: number, snapshotId: number): ReadonlyMap<string, ManifestEntry> | null {
+    const item = this.remembered.get(configId);
+    return item !== undefined && item.snapshotId === snapshotId ? item.entries : null;
   }
 
   private pathOf(configId: number): string {

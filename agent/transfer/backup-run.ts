@@ -105,7 +105,7 @@ async function loadBase(
   context: AgentContext,
   start: BackupRunStart,
   signal: AbortSignal,
-): Promise<Map<string, ManifestEntry> | null> {
+): Promise<ReadonlyMap<string, ManifestEntry> | null> {
   if (start.base === null) return null;
   return loadSnapshotEntries(
     context.client,
@@ -123,7 +123,7 @@ async function loadBase(
 async function buildTree(
   context: AgentContext,
   start: BackupRunStart,
-  base: Map<string, ManifestEntry> | null,
+  base: ReadonlyMap<string, ManifestEntry> | null,
   options: BackupRunOptions,
 ): Promise<BackupTree> {
   const filter = createPathFilter({
@@ -191,6 +191,7 @@ async function commitSnapshot(
       { signal: input.signal },
     );
     await context.manifests.store(config.id, manifestPath);
+    context.manifests.remember(config.id, start.snapshotId, tree.entries);
     return { ...totals, filesUploaded, bytesUploaded, warnings };
   } finally {
     await fs.rm(manifestPath, { force: true });

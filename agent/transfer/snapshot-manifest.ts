@@ -18,15 +18,18 @@ export interface SnapshotRef {
 }
 
 /**
- * Loads the entries of a committed snapshot of this agent, keyed by path: from the manifest
- * cache when it contains that snapshot, else downloaded by signed URL and then cached.
+ * Loads the entries of a committed snapshot of this agent, keyed by path: from memory or the
+ * manifest cache when either contains that snapshot, else downloaded by signed URL and then
+ * cached. The map is shared with the cache, so callers must not change it.
  */
 export async function loadSnapshotEntries(
   client: CoordinatorClient,
   cache: ManifestCache,
   snapshot: SnapshotRef,
   signal?: AbortSignal,
-): Promise<Map<string, ManifestEntry>> {
+): Promise<ReadonlyMap<string, ManifestEntry>> {
+  const remembered = cache.recall(snapshot.configId, snapshot.snapshotId);
+  if (remembered !== null) return remembered;
   const cached = await cache.find(snapshot.configId, snapshot.snapshotId);
   if (cached !== null) return entriesByPath((await readManifestFile(cached)).entries);
 
