@@ -254,8 +254,12 @@ class TreeBuilder {
   }
 
   private removeBelow(absolutePath: string): void {
+    // Only a folder has entries below it, so a file or symlink needs no scan of the tree.
+    const current = this.tree.entries.get(absolutePath);
+    if (current !== undefined && current.type !== 'dir') return;
     const prefix = absolutePath === '/' ? '/' : `${absolutePath}/`;
-    for (const entryPath of [...this.tree.entries.keys()]) {
+    // Deleting from a Map while iterating it is safe: deleted entries are not visited.
+    for (const entryPath of this.tree.entries.keys()) {
       if (entryPath.startsWith(prefix)) this.tree.entries.delete(entryPath);
     }
   }

@@ -36,7 +36,12 @@ type ReadContent =
  */
 export async function uploadContents(options: ContentUploadOptions): Promise<BlobLocation[]> {
   const { client, signal } = options;
-  const knownLocations = locationsByHash(options.base);
+  // Built on first use: an incremental run whose changed files are all new content needs none.
+  let knownLocations: Map<string, BlobLocation> | null = null;
+  const knownLocation = (hash: string): BlobLocation | undefined => {
+    knownLocations ??= locationsByHash(options.base);
+    return knownLocations.get(hash);
+  };
   const newBlobs: BlobLocation[] = [];
   const uploadedObjects = new Map<string, BlobLocation>();
   const waitingForPack = new Map<string, Array<{ path: string; content: HashedObject }>>();
@@ -80,7 +85,7 @@ export async function uploadContents(options: ContentUploadOptions): Promise<Blo
       }
 
       const location =
-        packs.locationOf(hash) ?? (missing.has(hash) ? undefined : knownLocations.get(hash));
+        packs.locationOf(hash) ?? (missing.has(hash) ? undefined : knownLocation(hash));
       if (location !== undefined) {
         setContent(options.entries, read.path, read.content, location);
         continue;

@@ -55,6 +55,21 @@ export async function writeManifestFile(
  */
 const chunkChars = 64 * 1024;
 
+/**
+ * NDJSON lines of entries written before. An entry object is never changed once created, and an
+ * unchanged file keeps its entry object from one snapshot to the next, so the line is reused.
+ */
+const writtenLines = new WeakMap<ManifestEntry, string>();
+
+function lineOf(entry: ManifestEntry): string {
+  let line = writtenLines.get(entry);
+  if (line === undefined) {
+    line = `${JSON.stringify(entry)}\n`;
+    writtenLines.set(entry, line);
+  }
+  return line;
+}
+
 async function* manifestLines(
   header: ManifestHeader,
   entries: Iterable<ManifestEntry> | AsyncIterable<ManifestEntry>,
@@ -68,7 +83,7 @@ async function* manifestLines(
       );
     }
     previous = entry.path;
-    chunk += `${JSON.stringify(entry)}\n`;
+    chunk += lineOf(entry);
     if (chunk.length >= chunkChars) {
       yield chunk;
       chunk = '';

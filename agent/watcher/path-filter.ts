@@ -44,10 +44,13 @@ export function createPathFilter(options: PathFilterOptions): PathFilter {
     return roots.find((root) => isSameOrInside(root, absolutePath)) ?? null;
   }
 
+  const hasPatterns = nameMatchers.length > 0 || pathMatchers.length > 0;
+
   function includes(absolutePath: string): boolean {
     const root = rootOf(absolutePath);
     if (root === null) return false;
     if (alwaysExcluded.some((excluded) => isSameOrInside(excluded, absolutePath))) return false;
+    if (!hasPatterns) return true;
 
     const below = absolutePath
       .slice(root.length)
