@@ -2,9 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { SyncctlError } from '../../src/protocol/errors.ts';
 import type { SignedUrls } from '../../src/protocol/agent-api.ts';
 import type { AgentContext } from '../agent-context.ts';
@@ -40,8 +39,7 @@ export async function downloadToFile(download: DownloadTarget): Promise<{ size: 
   });
 
   try {
-    const response = await getStream(download.url, download.key);
-    const body = response.body ? Readable.fromWeb(response.body as WebReadableStream) : Readable.from([]);
+    const body = await getStream(download.url, download.key);
     await pipeline(body, hashing, createWriteStream(temp, { mode: 0o600, flags: 'wx' }));
     const actual = hash.digest('hex');
     if (actual !== download.hash) {

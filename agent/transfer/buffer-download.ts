@@ -68,3 +68,23 @@ class ChunkCollector implements Collector {
     return Buffer.concat(this.chunks);
   }
 }
+
+/**
+ * Starts a GET with node:http and resolves with the response once its headers arrive. The body
+ * is not read, so the caller streams it or, for an error status, reads the message.
+ */
+export function openDownload(url: string, signal?: AbortSignal): Promise<http.IncomingMessage> {
+  const target = new URL(url);
+  const transport = target.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const request = transport.get(target, { signal }, resolve);
+    request.on('error', reject);
+  });
+}
+
+/** Reads a whole response body as UTF-8 text, such as the message of an error response. */
+export async function readText(incoming: http.IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of incoming) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -12,9 +12,8 @@ import {
 } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { ManifestEntry } from '../../src/protocol/manifest.ts';
 import { isNotFound } from '../fs-error-code.ts';
 import { getStream } from './store-http.ts';
@@ -90,8 +89,7 @@ export async function downloadVerifiedFile(
   expected: { hash: string; length: number },
   signal?: AbortSignal,
 ): Promise<boolean> {
-  const response = await getStream(url, key, signal);
-  if (response.body === null) throw new Error(`GET of ${key} returned no body.`);
+  const body = await getStream(url, key, signal);
 
   const hasher = createHash('sha256');
   let length = 0;
@@ -105,7 +103,6 @@ export async function downloadVerifiedFile(
 
   const temporary = temporaryPathBeside(target);
   try {
-    const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
     await pipeline(body, measure, createWriteStream(temporary, { flags: 'wx', mode: 0o600 }), {
       signal,
     });

@@ -1,6 +1,5 @@
 import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { manifestKey, type ManifestEntry } from '../../src/protocol/manifest.ts';
 import type { CoordinatorClient } from '../coordinator-client.ts';
@@ -58,11 +57,7 @@ export async function downloadToFile(
   filePath: string,
   signal?: AbortSignal,
 ): Promise<void> {
-  const response = await getStream(url, key, signal);
-  if (response.body === null) throw new Error(`GET of ${key} returned no body.`);
-  const body = Readable.fromWeb(
-    response.body as import('node:stream/web').ReadableStream<Uint8Array>,
-  );
+  const body = await getStream(url, key, signal);
   await pipeline(body, createWriteStream(filePath, { mode: 0o600 }));
 }
 

@@ -1,4 +1,5 @@
-import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono } from 'hono';
 import { invalidInput } from '../../../src/protocol/errors.ts';
 import type { SignedTransferStore, ByteRange } from '../../store/object-store.ts';
@@ -25,9 +26,10 @@ export function storeRoutes(store: SignedTransferStore): Hono<AppEnv> {
     if (c.req.query('op') !== operation) throw invalidInput(`Signed URL is for "${c.req.query('op')}", not ${c.req.method}`);
     store.verifySignature(bucket, key, operation, c.req.query('expires') ?? '', c.req.query('sig') ?? '');
 
+    // Bodies move between the node:http streams and the store directly. Converting them to web
+    // streams and back, as Request and Response bodies, cost more CPU than the transfer itself.
     if (operation === 'put') {
-      const body = c.req.raw.body ? Readable.fromWeb(c.req.raw.body as import('node:stream/web').ReadableStream) : Readable.from([]);
-      const { size } = await store.writeStream(bucket, key, body);
+      const { size } = await store.writeStream(bucket, key, c.env.incoming);
       return c.json({ key, size }, 201);
     }
 
@@ -35,7 +37,14 @@ export function storeRoutes(store: SignedTransferStore): Hono<AppEnv> {
     const { stream, size, totalSize } = await store.readStream(bucket, key, range);
     const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream', 'Content-Length': String(size) };
     if (range) headers['Content-Range'] = `bytes ${range.start}-${range.start + size - 1}/${totalSize}`;
-    return new Response(Readable.toWeb(stream) as ReadableStream, { status: range ? 206 : 200, headers });
+    const { outgoing } = c.env;
+    outgoing.writeHead(range ? 206 : 200, headers);
+    // The status is sent already, so a failure here, such as a client that disconnected, can
+    // only be logged.
+    await pipeline(stream, outgoing).catch((error: unknown) =>
+      c.get('deps').logger.warn({ err: error, bucket, key }, 'store download ended early'),
+    );
+    return RESPONSE_ALREADY_SENT;
   });
 
   return routes;
