@@ -1,4 +1,5 @@
 import { objectKey, type BlobLocation, type ManifestEntry } from '../../src/protocol/manifest.ts';
+import { mapConcurrently } from '../concurrency.ts';
 import type { CoordinatorClient } from '../coordinator-client.ts';
 import { describeError, fsErrorCode, isNotFound } from '../fs-error-code.ts';
 import type { PathChange } from '../watcher/path-change.ts';
@@ -68,22 +69,14 @@ export async function uploadContents(options: ContentUploadOptions): Promise<Blo
       signal,
     );
 
-    for (const read of batch) {
-      const { hash } = read.content;
-      if (read.kind === 'large') {
-        const uploaded = uploadedObjects.get(hash);
-        if (uploaded !== undefined) {
-          setContent(options.entries, read.path, read.content, uploaded);
-          continue;
-        }
-        const stored = await storeLarge(options, read, missing.has(hash));
-        if (stored?.uploaded === true) {
-          uploadedObjects.set(stored.location.hash, stored.location);
-          newBlobs.push(stored.location);
-        }
-        continue;
-      }
+    const large = batch.filter((read) => read.kind === 'large');
+    const storingLarge = storeLargeBatch(options, large, missing, uploadedObjects, newBlobs);
+    // Awaited below; this keeps a failure from counting as unhandled while the packs fill.
+    storingLarge.catch(() => undefined);
 
+    for (const read of batch) {
+      if (read.kind === 'large') continue;
+      const { hash } = read.content;
       const location =
         packs.locationOf(hash) ?? (missing.has(hash) ? undefined : knownLocation(hash));
       if (location !== undefined) {
@@ -100,10 +93,52 @@ export async function uploadContents(options: ContentUploadOptions): Promise<Blo
       waitingForPack.set(hash, waiting);
       placePacked(await packs.append(hash, read.bytes));
     }
+    await storingLarge;
   }
 
   placePacked(await packs.flush());
   return newBlobs;
+}
+
+/** Large files whose objects upload at once, while small files fill packs. */
+const objectConcurrency = 2;
+
+/**
+ * Stores the large files of one batch, `objectConcurrency` distinct contents at a time. A file
+ * whose content another file of the run stored already only gets its entry set.
+ */
+async function storeLargeBatch(
+  options: ContentUploadOptions,
+  large: Array<Extract<ReadContent, { kind: 'large' }>>,
+  missing: ReadonlySet<string>,
+  uploadedObjects: Map<string, BlobLocation>,
+  newBlobs: BlobLocation[],
+): Promise<void> {
+  const storeOne = async (read: Extract<ReadContent, { kind: 'large' }>): Promise<void> => {
+    const { hash } = read.content;
+    const uploaded = uploadedObjects.get(hash);
+    if (uploaded !== undefined) {
+      setContent(options.entries, read.path, read.content, uploaded);
+      return;
+    }
+    const stored = await storeLarge(options, read, missing.has(hash));
+    if (stored?.uploaded === true) {
+      uploadedObjects.set(stored.location.hash, stored.location);
+      newBlobs.push(stored.location);
+    }
+  };
+
+  // Files that repeat a content of this batch wait until its first file is stored.
+  const firsts: typeof large = [];
+  const repeats: typeof large = [];
+  const seen = new Set<string>();
+  for (const read of large) {
+    if (seen.has(read.content.hash)) repeats.push(read);
+    else firsts.push(read);
+    seen.add(read.content.hash);
+  }
+  await mapConcurrently(firsts, objectConcurrency, storeOne);
+  for (const read of repeats) await storeOne(read);
 }
 
 /**

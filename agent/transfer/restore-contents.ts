@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { mapConcurrently } from '../concurrency.ts';
 import type { CoordinatorClient } from '../coordinator-client.ts';
 import { describeError } from '../fs-error-code.ts';
 import { emptyContentHash, sha256Hex } from './hash-file.ts';
@@ -53,19 +54,39 @@ export async function restoreFileContents(
   for (let start = 0; start < keys.length; start += keysPerUrlRequest) {
     const chunk = keys.slice(start, start + keysPerUrlRequest);
     const urls = await signGetUrls(client, chunk, options.signal);
-    const packs = new PackPrefetch(urls, options.signal);
-    for (const [index, key] of chunk.entries()) {
-      options.signal.throwIfAborted();
-      const group = byKey.get(key)!;
-      if (!isPackKey(key)) {
-        written.push(...(await restoreFromObject(urls.get(key)!, key, group, options)));
-        continue;
-      }
-      const pack = packs.take(key);
-      const next = chunk.slice(index + 1).find(isPackKey);
-      if (next !== undefined) packs.start(next);
-      written.push(...restoreFromPack(await pack, key, group, options));
-    }
+    const packKeys = chunk.filter(isPackKey);
+    const objectKeys = chunk.filter((key) => !isPackKey(key));
+    const [fromPacks, fromObjects] = await Promise.all([
+      restorePacks(packKeys, urls, byKey, options),
+      mapConcurrently(objectKeys, objectConcurrency, (key) =>
+        restoreFromObject(urls.get(key)!, key, byKey.get(key)!, options),
+      ),
+    ]);
+    written.push(...fromPacks, ...fromObjects.flat());
+  }
+  return written;
+}
+
+/**
+ * Objects downloaded at once. Two keep the disk busy while the other transfer waits on the
+ * network or the SHA-256 check.
+ */
+const objectConcurrency = 2;
+
+/** Restores the files of each pack in turn, with the next pack downloading meanwhile. */
+async function restorePacks(
+  packKeys: readonly string[],
+  urls: ReadonlyMap<string, string>,
+  byKey: ReadonlyMap<string, RestoreItem[]>,
+  options: RestoreContentsOptions,
+): Promise<RestoreItem[]> {
+  const written: RestoreItem[] = [];
+  const packs = new PackPrefetch(urls, options.signal);
+  for (const [index, key] of packKeys.entries()) {
+    options.signal.throwIfAborted();
+    const pack = packs.take(key);
+    if (index + 1 < packKeys.length) packs.start(packKeys[index + 1]);
+    written.push(...restoreFromPack(await pack, key, byKey.get(key)!, options));
   }
   return written;
 }
