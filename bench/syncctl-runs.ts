@@ -2,7 +2,7 @@ import type { BackupConfig } from '../src/protocol/backup-config.ts';
 import { isFinished, type RunView } from '../src/protocol/runs.ts';
 import { sleep, type BenchCluster, type BenchCompany } from './processes.ts';
 
-/** Interval in ms at which a benchmark polls a run; it bounds the timing error of a run. */
+/** Interval in ms at which a benchmark polls for the first run of a new config. */
 const pollMs = 10;
 
 /** Creates a backup config of `paths` on one resource (or, with null, every resource), scheduled daily. */

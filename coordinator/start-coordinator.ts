@@ -14,6 +14,7 @@ import { loadConfigRow } from './services/backup-config-rows.ts';
 import { requestBackupRun } from './services/backup-runs.ts';
 import { ackAction, unackedActions } from './services/outbox.ts';
 import { authenticateResource, markAllResourcesOffline, markResourceOnline } from './services/resources.ts';
+import { RunWaiters } from './services/run-waiters.ts';
 import type { ServiceDeps } from './services/service-deps.ts';
 import { LocalStore, loadSigningKey } from './store/local-store.ts';
 
@@ -59,6 +60,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     publicUrl: '',
     relay,
     scheduler: new BackupScheduler((job) => void onScheduleFired(deps, job), logger),
+    runWaiters: new RunWaiters(),
   };
 
   let ready = false;

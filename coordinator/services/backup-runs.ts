@@ -79,6 +79,7 @@ export async function cancelQueuedRuns(deps: ServiceDeps, configId: number, reso
     .where('resource_id', '=', resourceId)
     .where('status', '=', 'queued')
     .execute();
+  deps.runWaiters.notifyAll();
 }
 
 /**
@@ -165,6 +166,7 @@ export async function commitBackupRun(deps: ServiceDeps, run: RunRow, input: Com
       .execute();
   });
   await clearPendingUpTo(deps, run.config_id, run.resource_id, run.max_change_seq ?? 0);
+  deps.runWaiters.notify(run.id);
 
   deps.logger.info({ runId: run.id, configId: run.config_id, resourceId: run.resource_id, snapshotId: run.id, status, ...progress, warnings: input.warnings.length }, 'backup run finished');
   return toRunView(await loadRun(deps, run.id));
@@ -172,5 +174,6 @@ export async function commitBackupRun(deps: ServiceDeps, run: RunRow, input: Com
 
 export async function failRunRow(deps: ServiceDeps, run: RunRow, message: string): Promise<void> {
   await deps.db.updateTable('runs').set({ status: 'failed', error: message, finished_at: nowIso() }).where('id', '=', run.id).execute();
+  deps.runWaiters.notify(run.id);
   deps.logger.warn({ runId: run.id, kind: run.kind, configId: run.config_id, resourceId: run.resource_id, error: message }, 'run failed');
 }

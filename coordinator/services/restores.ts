@@ -85,6 +85,7 @@ export async function commitRestoreRun(deps: ServiceDeps, run: RunRow, result: {
     .where('id', '=', run.id)
     .returningAll()
     .executeTakeFirstOrThrow();
+  deps.runWaiters.notify(run.id);
   deps.logger.info({ runId: run.id, snapshotId: run.snapshot_id, resourceId: run.resource_id, status, files: result.files, bytes: result.bytes }, 'restore finished');
   return toRunView(row);
 }

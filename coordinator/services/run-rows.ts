@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import { SyncctlError, notFound } from '../../src/protocol/errors.ts';
-import type { RunProgress, RunStatus, RunTrigger, RunView } from '../../src/protocol/runs.ts';
+import { isFinished, type RunProgress, type RunStatus, type RunTrigger, type RunView } from '../../src/protocol/runs.ts';
 import type { RunsTable } from '../db/schema.ts';
 import type { ServiceDeps } from './service-deps.ts';
 
@@ -40,10 +40,20 @@ export async function loadResourceRun(deps: ServiceDeps, resourceId: number, run
   return row;
 }
 
-export async function getCompanyRun(deps: ServiceDeps, companyId: number, runId: number): Promise<RunView> {
-  const row = await loadRun(deps, runId);
-  if (row.company_id !== companyId) throw notFound(`Run ${runId} not found in company ${companyId}`);
-  return toRunView(row);
+/**
+ * Returns a run of the company. With `waitMs`, a run that has not finished is returned once it
+ * finishes or once `waitMs` passed, whichever comes first.
+ */
+export async function getCompanyRun(deps: ServiceDeps, companyId: number, runId: number, waitMs = 0): Promise<RunView> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const row = await loadRun(deps, runId);
+    if (row.company_id !== companyId) throw notFound(`Run ${runId} not found in company ${companyId}`);
+    const view = toRunView(row);
+    const remainingMs = deadline - Date.now();
+    if (isFinished(view.status) || remainingMs <= 0) return view;
+    await deps.runWaiters.wait(runId, remainingMs);
+  }
 }
 
 export function assertRunning(row: RunRow): void {

@@ -3,6 +3,7 @@ import type { Db } from '../db/open-database.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import type { Relay } from '../relay/relay.ts';
 import type { BackupScheduler } from '../scheduler/backup-scheduler.ts';
+import type { RunWaiters } from './run-waiters.ts';
 
 /** Dependencies of every service function, built once at coordinator start. */
 export interface ServiceDeps {
@@ -13,6 +14,7 @@ export interface ServiceDeps {
   publicUrl: string;
   relay: Relay;
   scheduler: BackupScheduler;
+  runWaiters: RunWaiters;
 }
 
 /** Signed URLs handed to agents stay valid this long. */

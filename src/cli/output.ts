@@ -36,6 +36,11 @@ export class ProgressLine {
     this.enabled = !json && process.stderr.isTTY === true;
   }
 
+  /** True when the line is drawn: on a terminal, without `--json`. */
+  get visible(): boolean {
+    return this.enabled;
+  }
+
   update(files: number, bytes: number): void {
     if (!this.enabled) return;
     const seconds = Math.max((Date.now() - this.startedAt) / 1000, 0.001);

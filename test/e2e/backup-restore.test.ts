@@ -234,6 +234,26 @@ describe('incremental backup', () => {
     expect(idle).toMatchObject({ files: 6, filesUploaded: 0, bytesUploaded: 0 });
   });
 
+  test('run request waits until the run finishes', async () => {
+    const { source, config } = await backedUpTree({ 'first.txt': uniqueContent(900) });
+    await writeFile(path.join(source, 'second.txt'), uniqueContent(901));
+
+    const started = await alpha.api('POST', `/companies/${alpha.companyId}/backup-configs/${config.id}/runs`, {
+      json: { resourceId: laptop.resourceId },
+    });
+    expect(started.status, started.text).toBe(202);
+    const runId = started.body.runs[0].id as number;
+    const waited = await alpha.api('GET', `/companies/${alpha.companyId}/runs/${runId}?waitSeconds=30`);
+
+    expect(waited.status, waited.text).toBe(200);
+    expect(waited.body.status).toBe('completed');
+    for (const value of ['-1', '61', '1.5', 'soon']) {
+      const rejected = await alpha.api('GET', `/companies/${alpha.companyId}/runs/${runId}?waitSeconds=${value}`);
+      expect(rejected.status, `waitSeconds=${value}`).toBe(400);
+      expect(rejected.text).toContain('waitSeconds');
+    }
+  });
+
   test('deletes and renames between snapshots', async () => {
     const { source, tree: before, config, snapshot: first } = await backedUpTree({
       'a.txt': uniqueContent(300),

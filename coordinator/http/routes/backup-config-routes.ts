@@ -90,10 +90,25 @@ backupConfigRoutes.post('/companies/:companyId/restores', async (c) => {
   return c.json(await requestRestore(c.get('deps'), companyId, request), 202);
 });
 
+/** Longest wait for a run that `?waitSeconds=` accepts, below common proxy idle timeouts. */
+const maxRunWaitSeconds = 60;
+
 backupConfigRoutes.get('/companies/:companyId/runs/:runId', async (c) => {
   const companyId = companyIdParam(c.req.param('companyId'));
-  return c.json(await getCompanyRun(c.get('deps'), companyId, idParam(c.req.param('runId'), 'runId')));
+  const runId = idParam(c.req.param('runId'), 'runId');
+  const waitSeconds = waitSecondsParam(c.req.query('waitSeconds'));
+  return c.json(await getCompanyRun(c.get('deps'), companyId, runId, waitSeconds * 1000));
 });
+
+/** Parses `?waitSeconds=`: whole seconds from 0 to `maxRunWaitSeconds`, 0 when absent. */
+function waitSecondsParam(value: string | undefined): number {
+  if (value === undefined) return 0;
+  const seconds = Number(value);
+  if (!/^\d+$/.test(value) || seconds > maxRunWaitSeconds) {
+    throw invalidInput(`waitSeconds "${value}" is invalid; send whole seconds from 0 to ${maxRunWaitSeconds}`);
+  }
+  return seconds;
+}
 
 backupConfigRoutes.get('/companies/:companyId/backup-configs/:configId/runs', async (c) => {
   const companyId = companyIdParam(c.req.param('companyId'));

@@ -12,14 +12,22 @@ export interface BackupRunOptions {
 /** How long a wait rides out an unreachable coordinator, for example while it restarts. */
 const unreachableGraceMs = 120_000;
 
-/** Polls a run until it finishes, redrawing progress on a terminal. */
+/**
+ * Seconds each request for the run waits on the coordinator for it to finish: 1 while progress
+ * is drawn on a terminal, so the line moves each second, and longer when nothing is drawn.
+ */
+const progressWaitSeconds = 1;
+const quietWaitSeconds = 30;
+
+/** Waits for a run to finish, redrawing progress on a terminal. */
 export async function waitForRun(context: CommandContext, companyId: number, runId: number): Promise<RunView> {
   const progress = new ProgressLine(context.json);
+  const waitSeconds = progress.visible ? progressWaitSeconds : quietWaitSeconds;
   let unreachableSince: number | null = null;
   for (;;) {
     let run: RunView;
     try {
-      run = await context.client.request<RunView>('GET', `/companies/${companyId}/runs/${runId}`);
+      run = await context.client.request<RunView>('GET', `/companies/${companyId}/runs/${runId}?waitSeconds=${waitSeconds}`);
       unreachableSince = null;
     } catch (error) {
       if (!(error instanceof SyncctlError && error.code === 'unavailable')) throw error;
@@ -33,7 +41,6 @@ export async function waitForRun(context: CommandContext, companyId: number, run
       progress.done();
       return run;
     }
-    await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
 
