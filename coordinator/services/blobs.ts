@@ -19,13 +19,17 @@ export async function missingBlobs(deps: ServiceDeps, companyId: number, hashes:
   return unique.filter((hash) => !present.has(hash));
 }
 
+/** Records where the company's bucket holds each content, in one transaction. */
 export async function recordBlobs(deps: ServiceDeps, companyId: number, blobs: BlobLocation[]): Promise<void> {
-  for (let start = 0; start < blobs.length; start += batchSize) {
-    const batch = blobs.slice(start, start + batchSize);
-    await deps.db
-      .insertInto('blobs')
-      .values(batch.map((blob) => ({ company_id: companyId, hash: blob.hash, object_key: blob.key, offset: blob.offset, length: blob.length })))
-      .onConflict((conflict) => conflict.doNothing())
-      .execute();
-  }
+  if (blobs.length === 0) return;
+  await deps.db.transaction().execute(async (trx) => {
+    for (let start = 0; start < blobs.length; start += batchSize) {
+      const batch = blobs.slice(start, start + batchSize);
+      await trx
+        .insertInto('blobs')
+        .values(batch.map((blob) => ({ company_id: companyId, hash: blob.hash, object_key: blob.key, offset: blob.offset, length: blob.length })))
+        .onConflict((conflict) => conflict.doNothing())
+        .execute();
+    }
+  });
 }
