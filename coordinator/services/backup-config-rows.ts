@@ -53,13 +53,37 @@ export async function latestSnapshotId(deps: ServiceDeps, configId: number, reso
   return row ? row.id : null;
 }
 
+/** Looks up the latest snapshot id of a config on each resource that has a snapshot of it. */
+export async function latestSnapshotIds(deps: ServiceDeps, configId: number): Promise<Map<number, number>> {
+  const rows = await deps.db
+    .selectFrom('snapshots')
+    .select((eb) => ['resource_id', eb.fn.max('id').as('id')])
+    .where('config_id', '=', configId)
+    .groupBy('resource_id')
+    .execute();
+  return new Map(rows.map((row) => [row.resource_id, Number(row.id)]));
+}
+
 export async function toAgentConfig(deps: ServiceDeps, row: BackupConfigRow, resourceId: number): Promise<AgentBackupConfig> {
+  return { ...toAgentConfigBase(row), lastSnapshotId: await latestSnapshotId(deps, row.id, resourceId) };
+}
+
+/**
+ * Builds the agent's view of a config for each resource with one query for the latest snapshots,
+ * so a company-wide config costs the same few queries on any number of resources.
+ */
+export async function toAgentConfigs(deps: ServiceDeps, row: BackupConfigRow, resourceIds: readonly number[]): Promise<Map<number, AgentBackupConfig>> {
+  const base = toAgentConfigBase(row);
+  const latest = resourceIds.length === 0 ? new Map<number, number>() : await latestSnapshotIds(deps, row.id);
+  return new Map(resourceIds.map((resourceId) => [resourceId, { ...base, lastSnapshotId: latest.get(resourceId) ?? null }]));
+}
+
+function toAgentConfigBase(row: BackupConfigRow): Omit<AgentBackupConfig, 'lastSnapshotId'> {
   return {
     id: row.id,
     name: row.name,
     companyId: row.company_id,
     includePaths: JSON.parse(row.include_paths_json) as string[],
     excludePaths: JSON.parse(row.exclude_paths_json) as string[],
-    lastSnapshotId: await latestSnapshotId(deps, row.id, resourceId),
   };
 }

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { invalidInput, notFound } from '../../src/protocol/errors.ts';
 import type { BackupConfig, BackupConfigInput, BackupConfigUpdate, PathDetails } from '../../src/protocol/backup-config.ts';
 import { getCompany } from './companies.ts';
@@ -5,12 +6,20 @@ import { getCompanyResource } from './resources.ts';
 import { enableFlag } from './enable-flag.ts';
 import { nowIso } from './secrets.ts';
 import type { ServiceDeps } from './service-deps.ts';
-import { loadConfigRow, toAgentConfig, toConfigView, type BackupConfigRow, type StoredSchedule } from './backup-config-rows.ts';
+import { chunks } from '../db/batches.ts';
+import { loadConfigRow, toAgentConfigs, toConfigView, type BackupConfigRow, type StoredSchedule } from './backup-config-rows.ts';
 import { addMappings, mappedResourceIds, removeMappings, targetResourceIds } from './config-mappings.ts';
-import { armConfigJob } from './backup-schedules.ts';
-import { enqueueAction } from './outbox.ts';
+import { armConfigJobs } from './backup-schedules.ts';
+import { deliverActions, enqueueActions, insertActions, type StoredAction } from './outbox.ts';
 import { recordPendingChanges, clearPendingChanges } from './pending-changes.ts';
-import { cancelQueuedRuns, requestBackupRun } from './backup-runs.ts';
+import { cancelQueuedRuns } from './backup-runs.ts';
+import { queueBackupRuns } from './backup-run-batches.ts';
+
+/**
+ * Resources per transaction when a config is applied to many. Each chunk's actions are handed
+ * to the relay as soon as the chunk commits, and the event loop gets a turn between chunks.
+ */
+const activationChunkSize = 500;
 
 /** Loads a config and checks it belongs to `companyId`; another company's config is not found. */
 export async function getCompanyConfigRow(deps: ServiceDeps, companyId: number, configId: number): Promise<BackupConfigRow> {
@@ -64,12 +73,36 @@ export async function createBackupConfig(deps: ServiceDeps, input: BackupConfigI
   return toConfigView(row);
 }
 
-/** Arms jobs, sends the config to each agent and queues its first full push. */
+/**
+ * Sends the config to each agent, queues its first full push and arms its jobs. The actions of
+ * a chunk of resources are stored in one transaction before any of them is sent. The config
+ * actions of every chunk are handed to the relay before the backup actions, so the config reaches
+ * all agents before the first runs start. The jobs are armed last, so a catch-up run that fires at
+ * once finds the queued run and is absorbed into it. When a chunk fails, the chunks stored before
+ * it are still sent and armed before the error propagates.
+ */
 async function activateOn(deps: ServiceDeps, row: BackupConfigRow, resourceIds: number[]): Promise<void> {
-  for (const resourceId of resourceIds) {
-    armConfigJob(deps, row, resourceId);
-    await enqueueAction(deps, resourceId, { kind: 'add_config', config: await toAgentConfig(deps, row, resourceId) });
-    await requestBackupRun(deps, { configId: row.id, resourceId, trigger: 'initial', full: true });
+  if (resourceIds.length === 0) return;
+  const configs = await toAgentConfigs(deps, row, resourceIds);
+  const runActions: StoredAction[] = [];
+  const activated: number[] = [];
+  try {
+    for (const [index, chunk] of chunks(resourceIds, activationChunkSize).entries()) {
+      if (index > 0) await nextTurn();
+      const stored = await deps.db.transaction().execute(async (trx) => {
+        const configActions = await insertActions(
+          trx,
+          chunk.map((resourceId) => ({ resourceId, action: { kind: 'add_config' as const, config: configs.get(resourceId)! } })),
+        );
+        return { configActions, runActions: await queueBackupRuns(deps, trx, row, chunk, 'initial', true) };
+      });
+      await deliverActions(deps, stored.configActions);
+      for (const action of stored.runActions) runActions.push(action);
+      for (const resourceId of chunk) activated.push(resourceId);
+    }
+  } finally {
+    await deliverActions(deps, runActions);
+    armConfigJobs(deps, row, activated.map((resourceId) => ({ resourceId })));
   }
 }
 
@@ -77,8 +110,8 @@ async function deactivateOn(deps: ServiceDeps, row: BackupConfigRow, resourceIds
   for (const resourceId of resourceIds) {
     deps.scheduler.disarm(row.id, resourceId);
     await cancelQueuedRuns(deps, row.id, resourceId, 'backup config disabled or moved');
-    await enqueueAction(deps, resourceId, { kind: 'delete_config', configId: row.id });
   }
+  await enqueueActions(deps, resourceIds.map((resourceId) => ({ resourceId, action: { kind: 'delete_config', configId: row.id } })));
 }
 
 function samePaths(before: BackupConfigRow, after: PathDetails | undefined): boolean {
@@ -155,23 +188,32 @@ async function applyUpdate(
     await activateOn(deps, after, kept);
     return;
   }
-  for (const resourceId of kept) await applyToKeptResource(deps, after, resourceId, changes);
+  await applyToKeptResources(deps, after, kept, changes);
 }
 
-async function applyToKeptResource(
+async function applyToKeptResources(
   deps: ServiceDeps,
   row: BackupConfigRow,
-  resourceId: number,
+  resourceIds: number[],
   changes: { scheduleChanged: boolean; pathsChanged: boolean },
 ): Promise<void> {
-  if (changes.scheduleChanged) armConfigJob(deps, row, resourceId);
-  const config = await toAgentConfig(deps, row, resourceId);
-  await enqueueAction(deps, resourceId, { kind: 'update_config', config, pathsChanged: changes.pathsChanged });
+  if (resourceIds.length === 0) return;
+  if (changes.scheduleChanged) armConfigJobs(deps, row, resourceIds.map((resourceId) => ({ resourceId })));
+  const configs = await toAgentConfigs(deps, row, resourceIds);
+  await enqueueActions(
+    deps,
+    resourceIds.map((resourceId) => ({
+      resourceId,
+      action: { kind: 'update_config' as const, config: configs.get(resourceId)!, pathsChanged: changes.pathsChanged },
+    })),
+  );
   if (!changes.pathsChanged) return;
 
-  const rescans = config.includePaths.map((path) => ({ path, kind: 'rescan' as const }));
-  await recordPendingChanges(deps, row.id, resourceId, rescans);
-  await requestBackupRun(deps, { configId: row.id, resourceId, trigger: 'paths_changed', full: false });
+  const includePaths = JSON.parse(row.include_paths_json) as string[];
+  const rescans = includePaths.map((path) => ({ path, kind: 'rescan' as const }));
+  for (const resourceId of resourceIds) await recordPendingChanges(deps, row.id, resourceId, rescans);
+  const stored = await deps.db.transaction().execute((trx) => queueBackupRuns(deps, trx, row, resourceIds, 'paths_changed', false));
+  await deliverActions(deps, stored);
 }
 
 /**
@@ -188,10 +230,13 @@ export async function deleteBackupConfig(deps: ServiceDeps, companyId: number, c
     .executeTakeFirstOrThrow();
 
   deps.scheduler.disarmConfig(configId);
-  for (const resourceId of await mappedResourceIds(deps, configId)) {
+  const resourceIds = await mappedResourceIds(deps, configId);
+  for (const resourceId of resourceIds) {
     await clearPendingChanges(deps, configId, resourceId);
     await cancelQueuedRuns(deps, configId, resourceId, 'backup config deleted');
-    if (before.deleted === 0) await enqueueAction(deps, resourceId, { kind: 'delete_config', configId });
+  }
+  if (before.deleted === 0) {
+    await enqueueActions(deps, resourceIds.map((resourceId) => ({ resourceId, action: { kind: 'delete_config', configId } })));
   }
   deps.logger.info({ configId, companyId }, 'backup config deleted');
   return toConfigView(after);

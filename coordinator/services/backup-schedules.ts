@@ -3,14 +3,25 @@ import { parseStoredSchedule, type BackupConfigRow } from './backup-config-rows.
 
 /** Arms the schedule of one config on one resource, replacing any job armed before. */
 export function armConfigJob(deps: ServiceDeps, config: BackupConfigRow, resourceId: number, lastFiredAt?: string): void {
+  armConfigJobs(deps, config, [{ resourceId, lastFiredAt }]);
+}
+
+/**
+ * Arms the schedule of one config on each of `targets`, replacing any job armed before. The
+ * stored schedule is parsed once for all of them.
+ */
+export function armConfigJobs(deps: ServiceDeps, config: BackupConfigRow, targets: { resourceId: number; lastFiredAt?: string }[]): void {
+  if (targets.length === 0) return;
   const schedule = parseStoredSchedule(config);
-  deps.scheduler.arm({
+  deps.scheduler.armMany({
     configId: config.id,
     companyId: config.company_id,
-    resourceId,
     schedule: schedule.details,
     anchorAt: new Date(schedule.anchorAt),
-    lastFiredAt: lastFiredAt ? new Date(lastFiredAt) : undefined,
+    targets: targets.map((target) => ({
+      resourceId: target.resourceId,
+      lastFiredAt: target.lastFiredAt ? new Date(target.lastFiredAt) : undefined,
+    })),
   });
 }
 
@@ -30,9 +41,16 @@ export async function rebuildAllJobs(deps: ServiceDeps): Promise<number> {
     .where('backup_configs.enable', '=', 1)
     .execute();
 
+  const byConfig = new Map<number, { config: BackupConfigRow; targets: { resourceId: number; lastFiredAt?: string }[] }>();
   for (const row of rows) {
-    armConfigJob(deps, row, row.mappedResourceId, row.lastFiredAt ?? undefined);
+    let group = byConfig.get(row.id);
+    if (group === undefined) {
+      group = { config: row, targets: [] };
+      byConfig.set(row.id, group);
+    }
+    group.targets.push({ resourceId: row.mappedResourceId, lastFiredAt: row.lastFiredAt ?? undefined });
   }
+  for (const { config, targets } of byConfig.values()) armConfigJobs(deps, config, targets);
   return rows.length;
 }
 

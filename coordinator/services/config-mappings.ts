@@ -1,3 +1,4 @@
+import { chunks, rowsPerStatement } from '../db/batches.ts';
 import type { ServiceDeps } from './service-deps.ts';
 import { armConfigJob } from './backup-schedules.ts';
 import { enqueueAction } from './outbox.ts';
@@ -21,22 +22,28 @@ export async function targetResourceIds(deps: ServiceDeps, companyId: number, re
   return rows.map((row) => row.id);
 }
 
+/** Maps a config to resources in one transaction and keeps any mapping that exists already. */
 export async function addMappings(deps: ServiceDeps, configId: number, resourceIds: number[]): Promise<void> {
   if (resourceIds.length === 0) return;
-  await deps.db
-    .insertInto('resource_config_mappings')
-    .values(resourceIds.map((resourceId) => ({ resource_id: resourceId, config_id: configId })))
-    .onConflict((conflict) => conflict.doNothing())
-    .execute();
+  await deps.db.transaction().execute(async (trx) => {
+    for (const batch of chunks(resourceIds, rowsPerStatement(2))) {
+      await trx
+        .insertInto('resource_config_mappings')
+        .values(batch.map((resourceId) => ({ resource_id: resourceId, config_id: configId })))
+        .onConflict((conflict) => conflict.doNothing())
+        .execute();
+    }
+  });
 }
 
 export async function removeMappings(deps: ServiceDeps, configId: number, resourceIds: number[]): Promise<void> {
   if (resourceIds.length === 0) return;
-  await deps.db
-    .deleteFrom('resource_config_mappings')
-    .where('config_id', '=', configId)
-    .where('resource_id', 'in', resourceIds)
-    .execute();
+  await deps.db.transaction().execute(async (trx) => {
+    // One parameter is the config id.
+    for (const batch of chunks(resourceIds, rowsPerStatement(1) - 1)) {
+      await trx.deleteFrom('resource_config_mappings').where('config_id', '=', configId).where('resource_id', 'in', batch).execute();
+    }
+  });
 }
 
 /** Applies every live company-wide config to a newly enrolled resource. */
