@@ -121,7 +121,7 @@ export class ConfigRegistry {
       }
     });
     watcher.on('error', (error) => {
-      // Files that vanish between an event and chokidar's stat are normal while they come and go.
+      // Files that vanish between an event and the watcher's lstat are normal while they come and go.
       const code = fsErrorCode(error);
       if (code === 'ENOENT' || code === 'ENOTDIR') {
         logger.debug({ configId, err: error }, 'watcher error');

@@ -5,7 +5,7 @@ import { createPathFilter } from '../agent/watcher/path-filter.ts';
 
 /**
  * Starts the agent's ConfigWatcher on one folder in this process, with nothing else of the agent
- * running, and prints what it costs. The output gives the time until chokidar is ready, the
+ * running, and prints what it costs. The output gives the time until the watcher is ready, the
  * growth of resident memory and of the V8 heap, and the number of inotify watches held.
  *
  * Usage: node --import tsx --expose-gc bench/diagnose-watch.ts FOLDER
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     [
       `${folder}: ${entries.files} files in ${entries.folders} folders`,
-      `chokidar ready after ${Math.round(readyMs)} ms`,
+      `watcher ready after ${Math.round(readyMs)} ms`,
       `inotify watches held: ${watches}`,
       `RSS grew by ${Math.round((after.rss - before.rss) / 1e6)} MB (${perEntry(after.rss - before.rss)})`,
       `V8 heap used grew by ${Math.round((after.heapUsed - before.heapUsed) / 1e6)} MB (${perEntry(after.heapUsed - before.heapUsed)})`,

@@ -1,10 +1,12 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs/promises';
-import path from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
 import { isSameOrInside } from '../../src/protocol/paths.ts';
+import { FolderWatches, unwatchedRetryMs, WatchLimitError } from './folder-watches.ts';
 import type { ChangeKind, PathChange } from './path-change.ts';
 import type { PathFilter } from './path-filter.ts';
+
+/** Above this many unwatched folders below a root, the root itself is reported for a rescan. */
+const maxRescannedFolders = 100;
 
 export interface ConfigWatcherOptions {
   /** Quiet time in ms after the last event before a batch is emitted. */
@@ -18,7 +20,10 @@ export interface ConfigWatcherOptions {
 export interface ConfigWatcherEvents {
   /** A batch of paths that changed, or `rescan` of an include root that vanished or came back. */
   changes: [changes: PathChange[]];
-  /** An error from chokidar. ENOENT is expected while files come and go. */
+  /**
+   * An error of a folder's watch, or a WatchLimitError (code ENOSPC) when the inotify watch limit
+   * leaves folders unwatched.
+   */
   error: [error: Error];
   /**
    * An include root vanished (`present: false`), or came back or was replaced (`present: true`).
@@ -28,11 +33,10 @@ export interface ConfigWatcherEvents {
 
 type RootState = { present: false } | { present: true; dev: number; ino: number };
 
-const watchedEvents = ['add', 'change', 'unlink', 'addDir', 'unlinkDir'] as const;
-
 /**
- * Watches the include roots of one config with chokidar and emits debounced batches of changed
- * paths. Events are hints for the next run, which looks at every reported path again.
+ * Watches the include roots of one config, one `fs.watch` per folder (see FolderWatches), and
+ * emits debounced batches of changed paths. Events are hints for the next run, which looks at
+ * every reported path again.
  *
  * When an include root vanishes, its events are dropped and one `rescan` of the root is emitted
  * instead, so that a missing root never reads as the deletion of its tree. The roots are checked
@@ -46,7 +50,8 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
   private readonly rootCheckMs: number;
   private readonly rootStates = new Map<string, RootState>();
   private pending = new Map<string, ChangeKind>();
-  private chokidar: FSWatcher | null = null;
+  private readonly folders: FolderWatches;
+  private lastUnwatchedRetry = 0;
   private debounceTimer: NodeJS.Timeout | null = null;
   private firstPendingAt = 0;
   private rootTimer: NodeJS.Timeout | null = null;
@@ -59,16 +64,28 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
     this.debounceMs = options.debounceMs ?? 150;
     this.maxDelayMs = options.maxDelayMs ?? 1000;
     this.rootCheckMs = options.rootCheckMs ?? 2000;
+    this.folders = new FolderWatches({
+      filter,
+      onChange: (changed, kind) => this.queue(changed, kind),
+      onError: (error) => {
+        // Folders left unwatched by the watch limit get their first rescan at the next root check.
+        if (error instanceof WatchLimitError) this.lastUnwatchedRetry = 0;
+        if (!this.closed) this.emit('error', error);
+      },
+    });
   }
 
   get roots(): readonly string[] {
     return this.filter.roots;
   }
 
-  /** Starts watching the roots that exist, and resolves once chokidar has read them. */
+  /** Starts watching the roots that exist, and resolves once every folder below them is watched. */
   async start(): Promise<void> {
-    for (const root of this.filter.roots) this.rootStates.set(root, await readRootState(root));
-    await this.watchPresentRoots();
+    for (const root of this.filter.roots) {
+      const state = await readRootState(root);
+      this.rootStates.set(root, state);
+      if (state.present && !this.closed) await this.folders.watchRoot(root);
+    }
     this.rootTimer = setInterval(() => {
       this.checking = this.checking.then(() => this.checkRoots());
     }, this.rootCheckMs);
@@ -81,46 +98,15 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
     if (this.rootTimer !== null) clearInterval(this.rootTimer);
     if (this.debounceTimer !== null) clearTimeout(this.debounceTimer);
     await this.checking;
-    await this.chokidar?.close();
-    this.chokidar = null;
+    this.folders.close();
   }
 
-  private async watchPresentRoots(): Promise<void> {
-    await this.chokidar?.close();
-    this.chokidar = null;
-    const present = this.filter.roots.filter((root) => this.rootStates.get(root)?.present === true);
-    if (present.length === 0 || this.closed) return;
-
-    const watcher = watch(present, {
-      ignored: (candidate: string) =>
-        this.filter.rootOf(candidate) !== null && !this.filter.includes(candidate),
-      followSymlinks: false,
-      ignoreInitial: true,
-      atomic: true,
-      ignorePermissionErrors: true,
-      persistent: true,
-    });
-    this.chokidar = watcher;
-    for (const kind of watchedEvents) {
-      watcher.on(kind, (changed: string) => this.queue(changed, kind));
-    }
-    // chokidar drops a `change` whose mtime did not move once the file's atime is past its mtime,
-    // as after any read, so a chmod or a same-mtime rewrite of a backed-up file would go unseen.
-    // The raw fs.watch event still arrives and marks the path for a look.
-    watcher.on('raw', (event: string, name: string, details: unknown) => {
-      const changed = rawEventPath(name, (details as { watchedPath?: string } | undefined)?.watchedPath);
-      if (event === 'change' && changed !== null) this.queue(changed, 'change');
-    });
-    watcher.on('error', (error: unknown) =>
-      this.emit('error', error instanceof Error ? error : new Error(String(error))),
-    );
-    await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
-  }
-
+  // Every inotify event of a file is reported as it comes, without comparing sizes or mtimes, so
+  // a chmod or a rewrite that keeps the mtime is a `change` too.
   private queue(changed: string, kind: ChangeKind): void {
     if (this.closed || !this.filter.includes(changed)) return;
     if (this.pending.size === 0) this.firstPendingAt = Date.now();
-    this.pending.set(changed, kind);
+    this.pending.set(changed, mergeKinds(this.pending.get(changed), kind));
 
     if (this.debounceTimer !== null) clearTimeout(this.debounceTimer);
     const waited = Date.now() - this.firstPendingAt;
@@ -152,14 +138,21 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
   private async checkRoots(): Promise<void> {
     if (this.closed) return;
     const changes: PathChange[] = [];
-    for (const root of this.filter.roots) await this.refreshRoot(root, changes);
+    const present: string[] = [];
+    for (const root of this.filter.roots) {
+      if (await this.refreshRoot(root, changes)) present.push(root);
+    }
+    if (this.folders.hasUnwatched && Date.now() - this.lastUnwatchedRetry >= unwatchedRetryMs) {
+      this.lastUnwatchedRetry = Date.now();
+      changes.push(...rescansOf(await this.folders.retryUnwatched(), present));
+    }
     if (changes.length > 0 && !this.closed) this.emit('changes', changes);
   }
 
   /**
    * Compares a root with its last known state and adds a `rescan` when it vanished, came back or
-   * was replaced. A root that came back or was replaced also restarts chokidar. Returns whether
-   * the root is present.
+   * was replaced. A root that vanished is no longer watched, and one that came back or was
+   * replaced is watched afresh. Returns whether the root is present.
    */
   private async refreshRoot(root: string, changes: PathChange[]): Promise<boolean> {
     const before = this.rootStates.get(root) ?? { present: false };
@@ -168,6 +161,7 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
 
     if (!now.present) {
       if (before.present) {
+        this.folders.unwatch(root);
         changes.push({ path: root, kind: 'rescan' });
         this.emit('root', root, false);
       }
@@ -177,7 +171,7 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
     if (!before.present || replaced) {
       changes.push({ path: root, kind: 'rescan' });
       this.emit('root', root, true);
-      if (!this.closed) await this.watchPresentRoots();
+      if (!this.closed) await this.folders.watchRoot(root);
     }
     return true;
   }
@@ -193,10 +187,29 @@ async function readRootState(root: string): Promise<RootState> {
   }
 }
 
-/** Returns the absolute path of a raw fs.watch event from a folder's or a file's own watcher. */
-function rawEventPath(name: string | null | undefined, watchedPath: string | undefined): string | null {
-  if (!watchedPath || !path.isAbsolute(watchedPath)) return null;
-  if (!name) return watchedPath;
-  if (path.basename(watchedPath) === name) return watchedPath;
-  return path.join(watchedPath, name);
+/**
+ * Returns the kind to keep for a path that has `earlier` pending and now gets `next`. A folder
+ * kind stays until another folder kind replaces it, because it makes a sync source rescan the
+ * folder above. A `change` keeps an `add` or `unlink`, which came from looking at the path.
+ */
+function mergeKinds(earlier: ChangeKind | undefined, next: ChangeKind): ChangeKind {
+  if (earlier === undefined) return next;
+  const isFolderKind = (kind: ChangeKind): boolean => kind === 'addDir' || kind === 'unlinkDir';
+  if (isFolderKind(earlier) && !isFolderKind(next)) return earlier;
+  if (next === 'change' && (earlier === 'add' || earlier === 'unlink')) return earlier;
+  return next;
+}
+
+/**
+ * Returns a `rescan` of each unwatched folder below a present root, or of the root itself when more
+ * than `maxRescannedFolders` folders below it are unwatched.
+ */
+function rescansOf(folders: readonly string[], presentRoots: readonly string[]): PathChange[] {
+  const rescans: PathChange[] = [];
+  for (const root of presentRoots) {
+    const below = folders.filter((folder) => isSameOrInside(root, folder));
+    if (below.length > maxRescannedFolders) rescans.push({ path: root, kind: 'rescan' });
+    else for (const folder of below) rescans.push({ path: folder, kind: 'rescan' });
+  }
+  return rescans;
 }
