@@ -1,6 +1,12 @@
 /** A backup or restore body; it receives the signal that aborts it when the agent stops. */
 export type RunTask = (signal: AbortSignal) => Promise<void>;
 
+/** Receives when runs start, and when the last running one ended. */
+export interface RunActivity {
+  runStarted(): void;
+  runEnded(): void;
+}
+
 /**
  * Schedules runs: backups of one config run one at a time in arrival order, restores start at
  * once and may overlap with backups. A run id that ran or is running is not run again, and asking
@@ -10,6 +16,12 @@ export class RunQueue {
   private readonly runs = new Map<number, Promise<void>>();
   private readonly tailOfConfig = new Map<number, Promise<void>>();
   private readonly controller = new AbortController();
+  private readonly activity: RunActivity | undefined;
+  private active = 0;
+
+  constructor(activity?: RunActivity) {
+    this.activity = activity;
+  }
 
   /** Queues a backup behind the config's earlier backups. */
   backup(configId: number, runId: number, task: RunTask): Promise<void> {
@@ -58,6 +70,13 @@ export class RunQueue {
 
   private async execute(task: RunTask): Promise<void> {
     if (this.controller.signal.aborted) return;
-    await task(this.controller.signal);
+    this.active += 1;
+    this.activity?.runStarted();
+    try {
+      await task(this.controller.signal);
+    } finally {
+      this.active -= 1;
+      if (this.active === 0) this.activity?.runEnded();
+    }
   }
 }

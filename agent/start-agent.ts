@@ -10,6 +10,7 @@ import { AgentConnection } from './connection.ts';
 import { CoordinatorClient } from './coordinator-client.ts';
 import { loadOrEnroll } from './enroll.ts';
 import { ManifestCache } from './manifest-cache.ts';
+import { IdleCollection } from './idle-collection.ts';
 import { RunQueue } from './run-queue.ts';
 
 export interface AgentOptions {
@@ -66,7 +67,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     reportChanges: (configId, changes) => void reporter.report(configId, changes),
   };
   const registry = new ConfigRegistry(context);
-  const runs = new RunQueue();
+  const runs = new RunQueue(new IdleCollection(logger));
   const sync = new ConfigSync(context, registry, runs, reporter);
   const syncs = new SyncManager(context);
   await syncs.load();

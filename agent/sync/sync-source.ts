@@ -74,8 +74,8 @@ export class SyncSource {
   }
 
   /**
-   * Sends each changed path. Folder events also rescan the folder above, because a folder that
-   * is renamed or removed is reported once, without the entries that moved or vanished with it.
+   * Sends each changed path. Folder events also rescan the folder above, because the watcher may
+   * report a renamed or removed folder without the entries that moved or vanished with it.
    */
   private onChanges(changes: PathChange[]): void {
     for (const change of changes) {
