@@ -4,15 +4,22 @@ import type { CoordinatorClient } from '../coordinator-client.ts';
 import { describeError, fsErrorCode, isNotFound } from '../fs-error-code.ts';
 import type { PathChange } from '../watcher/path-change.ts';
 import { changedDuringRead, hashFile, openNoFollow, readIfSmall } from './hash-file.ts';
-import { findMissingBlobs, maxHashesPerMissingRequest } from './missing-blobs.ts';
+import { findMissingBlobs } from './missing-blobs.ts';
 import { objectThresholdBytes, uploadObject, type HashedObject } from './object-upload.ts';
 import { PackWriter } from './pack-writer.ts';
 import type { RunProgressReporter } from './run-progress.ts';
 import { signPutUrl } from './signed-urls.ts';
 import { putBytes } from './store-http.ts';
 
-/** Maximum bytes of small contents held in memory between reading them and packing them. */
-const maxBufferedBytes = 64 * 1024 * 1024;
+/**
+ * Maximum bytes of small contents held in memory between reading them and packing them. Small
+ * batches let the memory of one batch be reused for the next; with 64 MiB, the kernel had to
+ * provide fresh pages for most reads.
+ */
+const maxBufferedBytes = 16 * 1024 * 1024;
+
+/** Maximum files per batch, each batch checked with one `POST /agent/blobs/missing`. */
+const maxFilesPerBatch = 1000;
 
 export interface ContentUploadOptions {
   client: CoordinatorClient;
@@ -32,8 +39,8 @@ type ReadContent =
 
 /**
  * Hashes the files of `toHash` and uploads the contents the bucket lacks: small ones into packs,
- * large ones as objects. Files are taken in batches of at most 5000, each checked with one
- * `POST /agent/blobs/missing`. Returns the locations of every content this run stored.
+ * large ones as objects. Files are taken in batches of at most `maxFilesPerBatch`, each checked
+ * with one `POST /agent/blobs/missing`. Returns the locations of every content this run stored.
  */
 export async function uploadContents(options: ContentUploadOptions): Promise<BlobLocation[]> {
   const { client, signal } = options;
@@ -209,7 +216,7 @@ async function* readBatches(options: ContentUploadOptions): AsyncGenerator<ReadC
 
     batch.push(read);
     if (read.kind === 'small') bufferedBytes += read.bytes.length;
-    if (batch.length >= maxHashesPerMissingRequest || bufferedBytes >= maxBufferedBytes) {
+    if (batch.length >= maxFilesPerBatch || bufferedBytes >= maxBufferedBytes) {
       yield batch;
       batch = [];
       bufferedBytes = 0;
