@@ -2,7 +2,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
   constants,
-  createWriteStream,
   fchmodSync,
   futimesSync,
   openSync,
@@ -12,8 +11,6 @@ import {
 } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { ManifestEntry } from '../../src/protocol/manifest.ts';
 import { isNotFound } from '../fs-error-code.ts';
 import { getStream } from './store-http.ts';
@@ -78,6 +75,17 @@ export async function copyFileAtomically(source: string, target: string): Promis
   }
 }
 
+/** Writes the first `length` bytes of `buffer` at the handle's current position. */
+async function writeAll(handle: fs.FileHandle, buffer: Buffer, length: number): Promise<void> {
+  for (let written = 0; written < length; ) {
+    const { bytesWritten } = await handle.write(buffer, written, length - written);
+    written += bytesWritten;
+  }
+}
+
+/** Bytes per write while an object streams into its file. */
+const writeChunkBytes = 1 << 20;
+
 /**
  * Streams a bucket object into a temporary file beside `target`, checks its SHA-256 and length,
  * and only then renames it into place. Returns false, leaving `target` untouched, on a mismatch.
@@ -93,19 +101,34 @@ export async function downloadVerifiedFile(
 
   const hasher = createHash('sha256');
   let length = 0;
-  const measure = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      hasher.update(chunk);
-      length += chunk.length;
-      callback(null, chunk);
-    },
-  });
-
   const temporary = temporaryPathBeside(target);
   try {
-    await pipeline(body, measure, createWriteStream(temporary, { flags: 'wx', mode: 0o600 }), {
-      signal,
-    });
+    const handle = await fs.open(temporary, 'wx', 0o600);
+    try {
+      // Socket reads arrive in chunks of up to 64 KiB. They are joined in one reused buffer into
+      // writes of 1 MiB, which makes 16 times fewer write calls and allocates no memory per chunk.
+      const buffer = Buffer.allocUnsafe(writeChunkBytes);
+      let filled = 0;
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        signal?.throwIfAborted();
+        length += chunk.length;
+        // More bytes than the snapshot lists cannot be the content, so the download stops here.
+        if (length > expected.length) break;
+        hasher.update(chunk);
+        for (let offset = 0; offset < chunk.length; ) {
+          const copied = chunk.copy(buffer, filled, offset);
+          filled += copied;
+          offset += copied;
+          if (filled === buffer.length) {
+            await writeAll(handle, buffer, filled);
+            filled = 0;
+          }
+        }
+      }
+      await writeAll(handle, buffer, filled);
+    } finally {
+      await handle.close();
+    }
     if (length !== expected.length || hasher.digest('hex') !== expected.hash) {
       await fs.rm(temporary, { force: true });
       return false;
