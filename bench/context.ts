@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { PeakMemory } from './measure.ts';
@@ -36,8 +37,14 @@ function monotonicUs(): number {
   return Number(process.hrtime.bigint() / 1000n);
 }
 
-/** Runs `body`, records its time span under `label`, and returns its wall time in ms and its result. */
+/**
+ * Runs `body`, records its time span under `label`, and returns its wall time in ms and its
+ * result. Dirty pages are written to disk first with sync(1): a step that starts while the kernel
+ * still writes back what the previous tool wrote ran up to twice as long, so the order in which
+ * the tools ran decided more than the tools did.
+ */
 export async function timedStep<T>(context: BenchContext, label: string, body: () => Promise<T>): Promise<{ ms: number; result: T }> {
+  execFileSync('sync');
   const startUs = monotonicUs();
   const result = await body();
   const endUs = monotonicUs();

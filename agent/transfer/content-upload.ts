@@ -7,6 +7,7 @@ import { changedDuringRead, hashFile, openNoFollow, readIfSmall } from './hash-f
 import { findMissingBlobs } from './missing-blobs.ts';
 import { objectThresholdBytes, uploadObject, type HashedObject } from './object-upload.ts';
 import { PackWriter } from './pack-writer.ts';
+import { SlabPool } from './slab-pool.ts';
 import type { RunProgressReporter } from './run-progress.ts';
 import { signPutUrl } from './signed-urls.ts';
 import { putBytes } from './store-http.ts';
@@ -68,7 +69,8 @@ export async function uploadContents(options: ContentUploadOptions): Promise<Blo
     }
   };
 
-  for await (const batch of readBatches(options)) {
+  const pool = new SlabPool();
+  for await (const batch of readBatches(options, pool)) {
     signal.throwIfAborted();
     const missing = await findMissingBlobs(
       client,
@@ -88,6 +90,7 @@ export async function uploadContents(options: ContentUploadOptions): Promise<Blo
         packs.locationOf(hash) ?? (missing.has(hash) ? undefined : knownLocation(hash));
       if (location !== undefined) {
         setContent(options.entries, read.path, read.content, location);
+        pool.release(read.bytes);
         continue;
       }
 
@@ -99,6 +102,7 @@ export async function uploadContents(options: ContentUploadOptions): Promise<Blo
       waiting.push({ path: read.path, content: read.content });
       waitingForPack.set(hash, waiting);
       placePacked(await packs.append(hash, read.bytes));
+      pool.release(read.bytes);
     }
     await storingLarge;
   }
@@ -192,12 +196,12 @@ const readConcurrency = 16;
  * Reads the files to hash, several at a time but yielded in order, in batches bounded by count
  * and by buffered bytes.
  */
-async function* readBatches(options: ContentUploadOptions): AsyncGenerator<ReadContent[]> {
+async function* readBatches(options: ContentUploadOptions, pool: SlabPool): AsyncGenerator<ReadContent[]> {
   const reading: Promise<ReadContent | null>[] = [];
   let next = 0;
   const fill = () => {
     while (reading.length < readConcurrency && next < options.toHash.length) {
-      const pending = readContent(options, options.toHash[next]);
+      const pending = readContent(options, options.toHash[next], pool);
       // Awaited in order below; this only keeps a failure from counting as unhandled meanwhile.
       pending.catch(() => undefined);
       reading.push(pending);
@@ -232,14 +236,18 @@ async function* readBatches(options: ContentUploadOptions): AsyncGenerator<ReadC
 async function readContent(
   options: ContentUploadOptions,
   filePath: string,
+  pool: SlabPool,
 ): Promise<ReadContent | null> {
   try {
     for (let attempt = 0; attempt < 2; attempt += 1) {
-      const small = readIfSmall(filePath, objectThresholdBytes - 1);
+      const small = readIfSmall(filePath, objectThresholdBytes - 1, pool);
       if (small.kind === 'notFile') break;
 
       if (small.kind === 'small') {
-        if (changedDuringRead(small, small.bytes.length)) continue;
+        if (changedDuringRead(small, small.bytes.length)) {
+          pool.release(small.bytes);
+          continue;
+        }
         const content = { hash: small.hash, size: small.bytes.length, ...stateOf(small.before) };
         return { kind: 'small', path: filePath, bytes: small.bytes, content };
       }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
+import type { SlabPool } from './slab-pool.ts';
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 
 /** SHA-256 of some bytes, as 64 lowercase hex digits. */
@@ -67,14 +68,15 @@ export const openNoFollow = constants.O_RDONLY | constants.O_NOFOLLOW | constant
 /**
  * Reads a file into memory and hashes it when it is a regular file of at most `maxSize` bytes.
  * At most `maxSize + 1` bytes are read, so a file that grew meanwhile shows up as changed instead
- * of filling memory. The open does not follow symlinks, so no separate lstat is needed.
+ * of filling memory. The open does not follow symlinks, so no separate lstat is needed. With
+ * `pool`, the bytes come from it, and the caller releases them.
  *
  * The calls are synchronous on purpose: for files under 1 MiB the five system calls take a few
  * microseconds each, while their promise forms cost a thread-pool round trip each, which made
  * reading many small files several times slower.
  * NOTE: on a slow network file system each call blocks the agent's event loop while it waits.
  */
-export function readIfSmall(absolutePath: string, maxSize: number): SmallFileRead {
+export function readIfSmall(absolutePath: string, maxSize: number, pool?: SlabPool): SmallFileRead {
   let fd: number;
   try {
     fd = openSync(absolutePath, openNoFollow);
@@ -86,16 +88,21 @@ export function readIfSmall(absolutePath: string, maxSize: number): SmallFileRea
     const before = fstatSync(fd);
     if (!before.isFile()) return { kind: 'notFile' };
     if (before.size > maxSize) return { kind: 'large' };
-    const buffer = Buffer.allocUnsafe(before.size + 1);
+    const buffer = pool?.allocate(before.size + 1) ?? Buffer.allocUnsafe(before.size + 1);
     let length = 0;
-    while (length < buffer.length) {
-      const bytesRead = readSync(fd, buffer, length, buffer.length - length, length);
-      if (bytesRead === 0) break;
-      length += bytesRead;
+    try {
+      while (length < buffer.length) {
+        const bytesRead = readSync(fd, buffer, length, buffer.length - length, length);
+        if (bytesRead === 0) break;
+        length += bytesRead;
+      }
+      const after = fstatSync(fd);
+      const bytes = buffer.subarray(0, length);
+      return { kind: 'small', bytes, hash: sha256Hex(bytes), before, after };
+    } catch (error) {
+      pool?.release(buffer);
+      throw error;
     }
-    const after = fstatSync(fd);
-    const bytes = buffer.subarray(0, length);
-    return { kind: 'small', bytes, hash: sha256Hex(bytes), before, after };
   } finally {
     closeSync(fd);
   }
