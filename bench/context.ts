@@ -1,7 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { PeakMemory } from './measure.ts';
+import { settle, type PeakMemory } from './measure.ts';
 import type { BenchClusterOptions } from './processes.ts';
 import { runCommand, type Peer, type PeerName } from './tools.ts';
 
@@ -38,13 +37,11 @@ function monotonicUs(): number {
 }
 
 /**
- * Runs `body`, records its time span under `label`, and returns its wall time in ms and its
- * result. Dirty pages are written to disk first with sync(1): a step that starts while the kernel
- * still writes back what the previous tool wrote ran up to twice as long, so the order in which
- * the tools ran decided more than the tools did.
+ * Settles the machine (see `settle`), runs `body`, records its time span under `label`, and
+ * returns its wall time in ms and its result.
  */
 export async function timedStep<T>(context: BenchContext, label: string, body: () => Promise<T>): Promise<{ ms: number; result: T }> {
-  execFileSync('sync');
+  await settle();
   const startUs = monotonicUs();
   const result = await body();
   const endUs = monotonicUs();

@@ -11,8 +11,22 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
-/** Runs `body` and returns its wall time in ms together with its result. */
+/** Pause before each timed step, after dirty pages are written, in ms. */
+const settleMs = 2000;
+
+/**
+ * Writes dirty pages to disk with sync(1) and waits `settleMs`. A tool that started within
+ * seconds of `rclone copy` writing 20,000 files took about twice as long, whichever tool it was,
+ * and sync(1) alone did not remove that, so every timed step starts on a settled machine.
+ */
+export async function settle(): Promise<void> {
+  execFileSync('sync');
+  await new Promise((resolve) => setTimeout(resolve, settleMs));
+}
+
+/** Settles the machine, then runs `body` and returns its wall time in ms together with its result. */
 export async function timed<T>(body: () => Promise<T>): Promise<{ ms: number; result: T }> {
+  await settle();
   const started = performance.now();
   const result = await body();
   return { ms: performance.now() - started, result };

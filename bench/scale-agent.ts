@@ -35,8 +35,11 @@ export async function benchAgentWatch(context: BenchContext, tree: Tree): Promis
 
     const results: AgentWatchResults = { files: tree.files, folders: tree.spec.folders, firstBackupMs: ms, rssBytes: [], idleCpuPercent: [], peakRssBytes: 0 };
     for (let round = 0; round < context.repetitions; round += 1) {
-      const cpuBefore = processCpuMs(pid);
-      const { ms: elapsedMs } = await timedStep(context, `idle watching ${tree.files} files`, () => sleep(windowMs));
+      let cpuBefore = 0;
+      const { ms: elapsedMs } = await timedStep(context, `idle watching ${tree.files} files`, async () => {
+        cpuBefore = processCpuMs(pid);
+        await sleep(windowMs);
+      });
       const cpuMs = processCpuMs(pid) - cpuBefore;
       results.idleCpuPercent.push((100 * cpuMs) / elapsedMs);
       results.rssBytes.push(processMemory(pid).rssBytes);
