@@ -2,7 +2,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import type { Logger } from '../src/logger.ts';
 
-/** V8 heap size above which an agent that went idle asks for a full garbage collection. */
+/** V8 heap size above which an agent that went idle runs a full garbage collection. */
 const largeHeapBytes = 96 * 1024 * 1024;
 
 /** Quiet time in ms after the last run before the collection. */

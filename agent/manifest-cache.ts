@@ -5,8 +5,8 @@ import type { ManifestEntry } from '../src/protocol/manifest.ts';
 import { openManifestFile } from './transfer/manifest-file.ts';
 
 /**
- * Maximum entries of the last snapshots kept in memory, over all configs. An entry takes about
- * 400 bytes, so this bounds the memory to about 20 MB. A config with more entries reads its
+ * Maximum entries of the last snapshots kept in memory, over all configs. An entry takes an
+ * estimated 400 bytes, so this bounds the memory to about 20 MB. A config with more entries reads its
  * manifest file at each run instead.
  */
 const maxRememberedEntries = 50_000;

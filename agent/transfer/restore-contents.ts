@@ -68,8 +68,8 @@ export async function restoreFileContents(
 }
 
 /**
- * Objects downloaded at once. Two keep the disk busy while the other transfer waits on the
- * network or the SHA-256 check.
+ * Objects downloaded at once, so that one object's file writes overlap the other's transfer and
+ * SHA-256 check.
  */
 const objectConcurrency = 2;
 

@@ -28,7 +28,8 @@ export class SlabPool {
 
   /**
    * Releases a buffer from `allocate`, or a subarray of one. A slab whose buffers are all released
-   * is reused; releasing a buffer twice corrupts later contents, so each caller releases once.
+   * is reused. Releasing a buffer twice would let later contents overwrite live ones, so each
+   * buffer is released exactly once.
    */
   release(bytes: Uint8Array): void {
     const slab = this.slabs.get(bytes.buffer);

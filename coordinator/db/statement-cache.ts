@@ -9,7 +9,7 @@ const maxCachedStatements = 256;
  * prepared once. Kysely prepares every query anew, and preparing took about as long as running
  * the coordinator's short queries, more for the long `IN (...)` lists of blob lookups.
  *
- * A cached statement is never used by two queries at once, because kysely's SQLite driver holds
+ * A cached statement is never used by two queries at once, because kysely's SQLite driver locks
  * its single connection for each query, and for a streamed query until its iteration ends.
  * SQLite re-prepares a statement by itself when a migration changes the schema.
  */
