@@ -3,7 +3,7 @@ import type { Db } from '../db/open-database.ts';
 import { chunks, inInsertOrder, rowsPerStatement } from '../db/batches.ts';
 import type { BackupConfigRow } from './backup-config-rows.ts';
 import { insertActions, type StoredAction } from './outbox.ts';
-import { emptyProgress } from './run-rows.ts';
+import { queuedBackupRunRow } from './run-rows.ts';
 import { nowIso } from './secrets.ts';
 import type { ServiceDeps } from './service-deps.ts';
 
@@ -15,10 +15,8 @@ const runInsertColumns = 17;
  * multi-row statements on `db` (usually an open transaction). It follows `requestBackupRun` in
  * backup-runs.ts, which does the same for one resource: a run already queued for the config and
  * resource absorbs the request and becomes full when `full` is set. Returns the stored actions
- * of the new runs, for `deliverActions` once the transaction has committed.
- *
- * NOTE: the row values repeat those that `requestBackupRun` inserts, so a change to either needs
- * the same change in the other.
+ * of the new runs, for `deliverActions` once the transaction has committed. Both build their rows
+ * with `queuedBackupRunRow`.
  */
 export async function queueBackupRuns(
   deps: ServiceDeps,
@@ -49,33 +47,12 @@ export async function queueBackupRuns(
   }
 
   const now = nowIso();
-  const progress = JSON.stringify(emptyProgress);
   const newResourceIds = [...requested].filter((resourceId) => !absorbing.has(resourceId));
   const runIds: number[] = [];
   for (const batch of chunks(newResourceIds, rowsPerStatement(runInsertColumns))) {
     const rows = await db
       .insertInto('runs')
-      .values(
-        batch.map((resourceId) => ({
-          kind: 'backup' as const,
-          company_id: config.company_id,
-          config_id: config.id,
-          resource_id: resourceId,
-          status: 'queued',
-          trigger,
-          full: full ? 1 : 0,
-          params_json: '{}',
-          progress_json: progress,
-          warnings_json: '[]',
-          error: null,
-          max_change_seq: null,
-          base_snapshot_id: null,
-          snapshot_id: null,
-          created_at: now,
-          started_at: null,
-          finished_at: null,
-        })),
-      )
+      .values(batch.map((resourceId) => queuedBackupRunRow(config, resourceId, trigger, full, now)))
       .returning(['id', 'resource_id'])
       .execute();
     for (const row of inInsertOrder(rows, batch, 'runs')) runIds.push(row.id);

@@ -9,7 +9,7 @@ import { clearPendingUpTo, pendingForRun } from './pending-changes.ts';
 import { recordBlobs } from './blobs.ts';
 import { nowIso } from './secrets.ts';
 import { signedUrlTtlSeconds, type ServiceDeps } from './service-deps.ts';
-import { assertRunning, emptyProgress, loadRun, toRunView, type RunRow } from './run-rows.ts';
+import { assertRunning, loadRun, queuedBackupRunRow, toRunView, type RunRow } from './run-rows.ts';
 
 export interface BackupRunRequest {
   configId: number;
@@ -43,25 +43,7 @@ export async function requestBackupRun(deps: ServiceDeps, request: BackupRunRequ
   const config = await loadConfigRow(deps, request.configId);
   const row = await deps.db
     .insertInto('runs')
-    .values({
-      kind: 'backup',
-      company_id: config.company_id,
-      config_id: config.id,
-      resource_id: request.resourceId,
-      status: 'queued',
-      trigger: request.trigger,
-      full: request.full ? 1 : 0,
-      params_json: '{}',
-      progress_json: JSON.stringify(emptyProgress),
-      warnings_json: '[]',
-      error: null,
-      max_change_seq: null,
-      base_snapshot_id: null,
-      snapshot_id: null,
-      created_at: nowIso(),
-      started_at: null,
-      finished_at: null,
-    })
+    .values(queuedBackupRunRow(config, request.resourceId, request.trigger, request.full, nowIso()))
     .returningAll()
     .executeTakeFirstOrThrow();
 

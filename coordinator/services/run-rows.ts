@@ -1,10 +1,39 @@
-import type { Selectable } from 'kysely';
+import type { Insertable, Selectable } from 'kysely';
 import { SyncctlError, notFound } from '../../src/protocol/errors.ts';
 import { isFinished, type RunProgress, type RunStatus, type RunTrigger, type RunView } from '../../src/protocol/runs.ts';
 import type { RunsTable } from '../db/schema.ts';
 import type { ServiceDeps } from './service-deps.ts';
 
 export type RunRow = Selectable<RunsTable>;
+
+/** Returns the row of a new queued backup run of a config on one resource. */
+export function queuedBackupRunRow(
+  config: { id: number; company_id: number },
+  resourceId: number,
+  trigger: RunTrigger,
+  full: boolean,
+  createdAt: string,
+): Insertable<RunsTable> {
+  return {
+    kind: 'backup',
+    company_id: config.company_id,
+    config_id: config.id,
+    resource_id: resourceId,
+    status: 'queued',
+    trigger,
+    full: full ? 1 : 0,
+    params_json: '{}',
+    progress_json: JSON.stringify(emptyProgress),
+    warnings_json: '[]',
+    error: null,
+    max_change_seq: null,
+    base_snapshot_id: null,
+    snapshot_id: null,
+    created_at: createdAt,
+    started_at: null,
+    finished_at: null,
+  };
+}
 
 export const emptyProgress: RunProgress = { files: 0, bytes: 0, filesUploaded: 0, bytesUploaded: 0 };
 

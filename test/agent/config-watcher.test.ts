@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import {
   appendFile,
   chmod,
@@ -17,6 +17,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigWatcher } from '../../agent/watcher/config-watcher.ts';
 import type { PathChange } from '../../agent/watcher/path-change.ts';
 import { createPathFilter } from '../../agent/watcher/path-filter.ts';
+import { inotifyWatches } from '../helpers/inotify.ts';
 import { makeTempDir } from '../helpers/temp.ts';
 import { openToOtherUsers, runFixture } from './unprivileged.ts';
 
@@ -40,23 +41,6 @@ async function startWatcher(
   watcher.on('error', (error) => seen.errors.push(error));
   await watcher.start();
   return seen;
-}
-
-/** Counts the inotify watches this process holds, from the fdinfo of its inotify descriptors. */
-function inotifyWatches(): number {
-  let watches = 0;
-  for (const fd of readdirSync('/proc/self/fd')) {
-    let target: string;
-    try {
-      target = readlinkSync(`/proc/self/fd/${fd}`);
-    } catch {
-      continue;
-    }
-    if (target !== 'anon_inode:inotify') continue;
-    const info = readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
-    watches += info.split('\n').filter((line) => line.startsWith('inotify ')).length;
-  }
-  return watches;
 }
 
 /** Counts the `fs.watch` handles of this process that are not closed yet. */
