@@ -37,19 +37,19 @@ interface SyncctlTarget {
  */
 export async function benchBackupAndRestore(context: BenchContext, tree: Tree, label: string): Promise<TreeResults> {
   const results: TreeResults = { backup: { syncctl: [], restic: [], rclone: [] }, restore: { syncctl: [], restic: [] } };
-  // rclone runs after the rounds of the other two: a tool that started after `rclone copy` created
-  // 20,000 files took about 1.8 times as long, even 15 s later, and in rotation that penalty fell
-  // on syncctl twice and on restic once.
+  // rclone runs after the rounds of the other two. A tool that started after `rclone copy` created
+  // 20,000 files took about 1.8 times as long, even 15 s later. In rotation that penalty fell on
+  // syncctl twice and on restic once.
   const tools: BackupTool[] = ['syncctl'];
   if (context.peers.restic) tools.push('restic');
-  const rcloneRounds = context.peers.rclone ? context.repetitions + (context.warmUp ? 1 : 0) : 0;
+  const rounds = context.repetitions + (context.warmUp ? 1 : 0);
+  const rcloneRounds = context.peers.rclone ? rounds : 0;
 
   const cluster = new BenchCluster(freshFolder(context, `syncctl-${label}`), context.clusterOptions);
   await cluster.start();
   let lastSyncctl: SyncctlTarget | null = null;
   let lastResticRepo: string | null = null;
   try {
-    const rounds = context.repetitions + (context.warmUp ? 1 : 0);
     for (let round = 0; round < rounds; round += 1) {
       const warmUp = context.warmUp && round === 0;
       const tag = warmUp ? 'warm-up' : `${round + (context.warmUp ? 0 : 1)}/${context.repetitions}`;

@@ -13,8 +13,8 @@ import { signPutUrl } from './signed-urls.ts';
 import { putBytes } from './store-http.ts';
 
 /**
- * Maximum bytes of small contents held in memory between reading them and packing them. Small
- * batches let the memory of one batch be reused for the next; with 64 MiB, the kernel had to
+ * Maximum bytes of small contents kept in memory between reading them and packing them. Small
+ * batches let the memory of one batch be reused for the next. With 64 MiB, the kernel had to
  * provide fresh pages for most reads.
  */
 const maxBufferedBytes = 16 * 1024 * 1024;

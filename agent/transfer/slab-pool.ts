@@ -28,8 +28,8 @@ export class SlabPool {
 
   /**
    * Releases a buffer from `allocate`, or a subarray of one. A slab whose buffers are all released
-   * is reused. Releasing a buffer twice would let later contents overwrite live ones, so each
-   * buffer is released exactly once.
+   * is reused. The pool cannot detect a second release of one buffer, which would let later
+   * contents overwrite live ones, so callers release each buffer once.
    */
   release(bytes: Uint8Array): void {
     const slab = this.slabs.get(bytes.buffer);

@@ -19,7 +19,7 @@ export async function missingBlobs(deps: ServiceDeps, companyId: number, hashes:
   return unique.filter((hash) => !present.has(hash));
 }
 
-/** Records where the company's bucket holds each content, in one transaction. */
+/** Records where the company's bucket stores each content, in one transaction. */
 export async function recordBlobs(deps: ServiceDeps, companyId: number, blobs: BlobLocation[]): Promise<void> {
   if (blobs.length === 0) return;
   await deps.db.transaction().execute(async (trx) => {

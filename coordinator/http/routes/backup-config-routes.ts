@@ -90,7 +90,10 @@ backupConfigRoutes.post('/companies/:companyId/restores', async (c) => {
   return c.json(await requestRestore(c.get('deps'), companyId, request), 202);
 });
 
-/** Longest wait for a run that `?waitSeconds=` accepts, below common proxy idle timeouts. */
+/**
+ * Maximum of `?waitSeconds=`. A held request then ends within nginx's default `proxy_read_timeout`
+ * of 60 s.
+ */
 const maxRunWaitSeconds = 60;
 
 backupConfigRoutes.get('/companies/:companyId/runs/:runId', async (c) => {
